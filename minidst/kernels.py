@@ -1,0 +1,183 @@
+"""Numba kernels for a sparse layer, each beside a plain-NumPy reference twin.
+
+A sparse weight matrix ``W`` of shape ``(n_rows, n_cols)`` is stored in CSR form as three raw
+arrays (never a SciPy object inside a kernel):
+
+* ``indptr``  ``(n_rows + 1,)`` int32: row ``r`` owns the stored entries ``indptr[r]:indptr[r+1]``;
+* ``indices`` ``(nnz,)`` int32: the column of each stored entry, sorted within a row;
+* ``data``    ``(nnz,)`` float: the value of each stored entry.
+
+Activations are **feature-major**: ``X`` has shape ``(n_cols, batch)``, one column per sample, so
+each stored weight touches two contiguous rows of length ``batch``. Two kernels cover a whole
+layer step, each costing ``O(nnz * batch)``:
+
+* :func:`spmm`  ``out = W @ X``            (forward; and the input gradient ``W.T @ dZ``, by
+  running it on the transposed index, see ``layers.py``);
+* :func:`sddmm` ``out[k] = dZ[row_k] . X[col_k]``  (the weight gradient *only at stored entries*,
+  a "sampled dense-dense matrix product": never form the dense ``dZ @ X.T``).
+
+Speed notes (measured on a 2-core AVX-512 machine; see ``benchmarks/kernels.py``):
+
+* The inner loops run over the batch with unit stride and vectorise. ``spmm`` handles 8 stored
+  weights per pass over the output row, so the row is loaded and stored once per 8 multiply-adds
+  instead of once per 1.
+* ``fastmath={"reassoc", "contract"}``: ``contract`` allows fused multiply-add; ``reassoc`` lets
+  the dot products of ``sddmm`` be split over vector lanes (a strict left-to-right float sum
+  cannot vectorise and runs ~15x slower). The order is fixed at compile time, so results are
+  identical run to run and for any thread count; they differ from the strict-order reference by
+  rounding only. Pitfall: never use ``fastmath=True``; it includes ``nnan``/``ninf``, which lets
+  the compiler delete NaN checks.
+* Each kernel has a ``*_parallel`` variant (rows split over Numba threads). Every output element
+  is computed by exactly one thread with the same per-row code, so results are bitwise identical
+  to the serial kernel. It only pays off for wide layers; serial is the default.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+#: The only fast-math flags allowed in minidst (see the module docstring).
+FASTMATH = {"reassoc", "contract"}
+
+
+# --------------------------------------------------------------------------------------------
+# spmm: out = W @ X
+# --------------------------------------------------------------------------------------------
+@njit(cache=True, fastmath=FASTMATH)
+def _spmm_row(r, indptr, indices, data, X, out):
+    """Compute row ``r`` of ``W @ X`` into ``out[r]``.
+
+    Loop nest::
+
+        out[r, :] = 0
+        for k in indptr[r] .. indptr[r+1]:          # stored entries of row r, 8 at a time
+            out[r, :] += data[k] * X[indices[k], :]  # a contiguous row of length batch
+    """
+    z = out[r]
+    z[:] = 0
+    k = indptr[r]
+    end = indptr[r + 1]
+    batch = X.shape[1]
+    while k + 8 <= end:
+        a0, a1, a2, a3 = data[k], data[k + 1], data[k + 2], data[k + 3]
+        a4, a5, a6, a7 = data[k + 4], data[k + 5], data[k + 6], data[k + 7]
+        x0, x1, x2, x3 = X[indices[k]], X[indices[k + 1]], X[indices[k + 2]], X[indices[k + 3]]
+        x4, x5, x6, x7 = X[indices[k + 4]], X[indices[k + 5]], X[indices[k + 6]], X[indices[k + 7]]
+        for j in range(batch):
+            z[j] += (a0 * x0[j] + a1 * x1[j] + a2 * x2[j] + a3 * x3[j]) + (
+                a4 * x4[j] + a5 * x5[j] + a6 * x6[j] + a7 * x7[j]
+            )
+        k += 8
+    if k + 4 <= end:
+        a0, a1, a2, a3 = data[k], data[k + 1], data[k + 2], data[k + 3]
+        x0, x1, x2, x3 = X[indices[k]], X[indices[k + 1]], X[indices[k + 2]], X[indices[k + 3]]
+        for j in range(batch):
+            z[j] += a0 * x0[j] + a1 * x1[j] + a2 * x2[j] + a3 * x3[j]
+        k += 4
+    while k < end:
+        a = data[k]
+        x = X[indices[k]]
+        for j in range(batch):
+            z[j] += a * x[j]
+        k += 1
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def spmm(indptr, indices, data, X, out):
+    """``out = W @ X`` for CSR ``W``. ``X``: ``(n_cols, batch)``; ``out``: ``(n_rows, batch)``."""
+    for r in range(out.shape[0]):
+        _spmm_row(r, indptr, indices, data, X, out)
+
+
+@njit(cache=True, fastmath=FASTMATH, parallel=True)
+def spmm_parallel(indptr, indices, data, X, out):
+    """:func:`spmm` with rows split over Numba threads (bitwise equal to the serial one)."""
+    for r in prange(out.shape[0]):
+        _spmm_row(r, indptr, indices, data, X, out)
+
+
+def spmm_reference(indptr, indices, data, X):
+    """Plain NumPy twin of :func:`spmm`: returns ``W @ X``, shape ``(n_rows, batch)``."""
+    n_rows = len(indptr) - 1
+    out = np.zeros((n_rows, X.shape[1]), dtype=X.dtype)
+    for r in range(n_rows):
+        start, end = indptr[r], indptr[r + 1]
+        out[r] = data[start:end] @ X[indices[start:end]]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# sddmm: out[k] = dZ[row_k] . X[col_k]   (gradient at stored entries only)
+# --------------------------------------------------------------------------------------------
+@njit(cache=True, fastmath=FASTMATH)
+def _sddmm_row(r, indptr, indices, dZ, X, out):
+    """Dot products for the stored entries of row ``r``.
+
+    Loop nest::
+
+        for k in indptr[r] .. indptr[r+1]:            # 4 at a time, sharing one read of dZ[r]
+            out[k] = sum_j dZ[r, j] * X[indices[k], j]
+    """
+    dz = dZ[r]
+    k = indptr[r]
+    end = indptr[r + 1]
+    batch = X.shape[1]
+    while k + 4 <= end:
+        x0, x1, x2, x3 = X[indices[k]], X[indices[k + 1]], X[indices[k + 2]], X[indices[k + 3]]
+        s0 = s1 = s2 = s3 = dz.dtype.type(0)
+        for j in range(batch):
+            d = dz[j]
+            s0 += d * x0[j]
+            s1 += d * x1[j]
+            s2 += d * x2[j]
+            s3 += d * x3[j]
+        out[k], out[k + 1], out[k + 2], out[k + 3] = s0, s1, s2, s3
+        k += 4
+    while k < end:
+        x = X[indices[k]]
+        s = dz.dtype.type(0)
+        for j in range(batch):
+            s += dz[j] * x[j]
+        out[k] = s
+        k += 1
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def sddmm(indptr, indices, dZ, X, out):
+    """``out[k] = dZ[row_k] . X[indices[k]]``. ``dZ``: ``(n_rows, batch)``; ``X``: ``(n_cols, batch)``;
+    ``out``: ``(nnz,)``, aligned with ``data``."""
+    for r in range(dZ.shape[0]):
+        _sddmm_row(r, indptr, indices, dZ, X, out)
+
+
+@njit(cache=True, fastmath=FASTMATH, parallel=True)
+def sddmm_parallel(indptr, indices, dZ, X, out):
+    """:func:`sddmm` with rows split over Numba threads (bitwise equal to the serial one)."""
+    for r in prange(dZ.shape[0]):
+        _sddmm_row(r, indptr, indices, dZ, X, out)
+
+
+def sddmm_reference(indptr, indices, dZ, X):
+    """Plain NumPy twin of :func:`sddmm`: returns the ``(nnz,)`` stored-entry gradient."""
+    rows = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    return np.einsum("kb,kb->k", dZ[rows], X[indices])
+
+
+def warmup() -> None:
+    """Compile every kernel for float32 and float64 now (they compile lazily on first use)."""
+    from minidst.optim import adam_step
+
+    indptr = np.array([0, 1], dtype=np.int32)
+    indices = np.array([0], dtype=np.int32)
+    for dtype in (np.float32, np.float64):
+        data = np.ones(1, dtype=dtype)
+        X = np.ones((1, 2), dtype=dtype)
+        out = np.empty((1, 2), dtype=dtype)
+        grad = np.empty(1, dtype=dtype)
+        spmm(indptr, indices, data, X, out)
+        spmm_parallel(indptr, indices, data, X, out)
+        sddmm(indptr, indices, X, X, grad)
+        sddmm_parallel(indptr, indices, X, X, grad)
+        adam_step(data, grad.copy(), np.zeros_like(data), np.zeros_like(data),
+                  1e-3, 0.9, 0.999, 1e-8, 0.0, False, 1)

@@ -1,0 +1,117 @@
+"""Adam over flat arrays aligned with stored connections, so optimizer memory is O(nnz).
+
+For a sparse layer the parameter is ``weight.data`` and its moments ``m`` and ``v`` have the same
+length: one slot per stored connection, none for the zeros. When topology changes, the moments
+follow the surviving connections and new connections start with zero moments
+(:meth:`Adam.remap`).
+
+Weight decay comes in two flavours:
+
+* ``decoupled=False`` (default, the paper's setting, PyTorch ``Adam(weight_decay=...)``): L2, the
+  term ``wd * p`` is *added to the gradient* before the moments are updated;
+* ``decoupled=True`` (AdamW): the parameter is shrunk by ``lr * wd * p`` directly, outside the
+  adaptive scaling.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numba import njit
+
+from minidst.kernels import FASTMATH
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def adam_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, t):
+    """One Adam step in place on flat arrays ``param, grad, m, v`` (all the same shape).
+
+    ``t`` is the 1-based step count used for bias correction. Follows PyTorch's formula:
+    ``p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``.
+    """
+    step_size = lr / (1.0 - beta1**t)
+    sqrt_correction = math.sqrt(1.0 - beta2**t)
+    for i in range(param.size):
+        g = grad[i]
+        if decoupled:
+            param[i] -= lr * weight_decay * param[i]
+        else:
+            g += weight_decay * param[i]
+        m[i] = beta1 * m[i] + (1.0 - beta1) * g
+        v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
+        param[i] -= step_size * m[i] / (math.sqrt(v[i]) / sqrt_correction + eps)
+
+
+def adam_step_reference(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, t):
+    """Plain NumPy twin of :func:`adam_step` (same arguments, same in-place effect)."""
+    if decoupled:
+        param -= lr * weight_decay * param
+        g = grad
+    else:
+        g = grad + weight_decay * param
+    m[:] = beta1 * m + (1 - beta1) * g
+    v[:] = beta2 * v + (1 - beta2) * g * g
+    param -= lr / (1 - beta1**t) * m / (np.sqrt(v) / math.sqrt(1 - beta2**t) + eps)
+
+
+class Adam:
+    """Adam for a list of layers (anything with ``parameters()`` and ``gradients()``).
+
+    Call :meth:`step` after the layers' ``backward``. The parameter arrays are fetched from the
+    layers at every step, because a topology update replaces a sparse layer's arrays.
+    """
+
+    def __init__(self, layers: Sequence, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, decoupled: bool = False):
+        for name, value in (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)):
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"Adam {name} must be a finite number >= 0, got {value}")
+        if not all(0.0 <= b < 1.0 for b in betas):
+            raise ValueError(f"Adam betas must be in [0, 1), got {betas}")
+        self.layers = list(layers)
+        self.lr, self.betas, self.eps = lr, betas, eps
+        self.weight_decay, self.decoupled = weight_decay, decoupled
+        self.t = 0
+        self.m = [[np.zeros_like(p) for p in layer.parameters()] for layer in self.layers]
+        self.v = [[np.zeros_like(p) for p in layer.parameters()] for layer in self.layers]
+
+    def step(self) -> None:
+        """Update every parameter in place from its current gradient."""
+        self.t += 1
+        beta1, beta2 = self.betas
+        for layer, ms, vs in zip(self.layers, self.m, self.v):
+            for p, g, m, v in zip(layer.parameters(), layer.gradients(), ms, vs):
+                adam_step(p.ravel(), g.ravel(), m.ravel(), v.ravel(), self.lr, beta1, beta2,
+                          self.eps, self.weight_decay, self.decoupled, self.t)
+
+    def _index(self, layer) -> int:
+        for i, candidate in enumerate(self.layers):
+            if candidate is layer:
+                return i
+        raise ValueError(f"{layer} is not optimised by this Adam")
+
+    def remap(self, layer, source: np.ndarray) -> None:
+        """Carry ``layer``'s weight moments across a topology change.
+
+        ``source`` ``(new_nnz,)``: for each new stored connection, its index in the old
+        ``weight.data``, or -1 for a newly grown one (whose moments start at zero).
+        """
+        i = self._index(layer)
+        kept = source >= 0
+        for moments in (self.m[i], self.v[i]):
+            new = np.zeros(len(source), dtype=moments[0].dtype)
+            new[kept] = moments[0][source[kept]]
+            moments[0] = new
+
+    def state_dict(self) -> dict:
+        """Everything needed to resume exactly (arrays are not copied)."""
+        return {"t": self.t, "m": self.m, "v": self.v}
+
+    def load_state_dict(self, state: dict) -> None:
+        for key in ("m", "v"):
+            for old, new in zip(getattr(self, key), state[key]):
+                if [a.shape for a in old] != [a.shape for a in new]:
+                    raise ValueError("optimizer state does not match the network's shapes")
+        self.t, self.m, self.v = int(state["t"]), state["m"], state["v"]

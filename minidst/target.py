@@ -1,0 +1,83 @@
+"""Target networks: Polyak averaging, kept sparse.
+
+A target layer follows its online layer slowly: ``theta' <- tau * theta + (1 - tau) * theta'``.
+For dense layers that is all. For sparse layers the online and target topologies can differ
+(the online one is rewired every topology update), so the average lives on the **union** of the
+two patterns, which has more than ``k`` entries. Two ways to bring it back to ``k = online.nnz``:
+
+* ``"topk"`` (the DS-TD3 paper, "maintain sparsity"): keep the ``k`` entries of largest magnitude.
+  The target's topology then follows the online one with a lag: a freshly grown online connection
+  (weight 0) enters the target only once its averaged value outgrows the weakest target entry.
+* ``"copy"`` (RLx2): the target takes the online topology; an entry the target did not have
+  starts from ``tau * theta``.
+
+When both patterns are equal (the common case between topology updates) either rule is a plain
+element-wise average on ``weight.data``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minidst.layers import DenseLinear, SparseLinear
+from minidst.sparsity import csr_from_linear, linear_from_csr
+
+SPARSE_TARGET_RULES = ("topk", "copy")
+
+
+def largest_k(magnitude: np.ndarray, k: int) -> np.ndarray:
+    """Boolean mask of the ``k`` largest entries of ``magnitude``; ties go to the earlier position."""
+    keep = np.zeros(len(magnitude), dtype=bool)
+    keep[np.argsort(-magnitude, kind="stable")[:k]] = True
+    return keep
+
+
+def soft_update(target, online, tau: float, rule: str = "topk") -> None:
+    """Polyak-average ``online`` into ``target`` in place (a layer, or an MLP of layers).
+
+    ``rule`` (``"topk"`` or ``"copy"``) says how a sparse target keeps ``online.nnz`` entries.
+    """
+    if rule not in SPARSE_TARGET_RULES:
+        raise ValueError(f"unknown target sparsity rule {rule!r}; use 'topk' or 'copy'")
+    if hasattr(target, "layers"):
+        for t_layer, o_layer in zip(target.layers, online.layers):
+            soft_update(t_layer, o_layer, tau, rule)
+        return
+    target.bias *= 1 - tau
+    target.bias += tau * online.bias
+    if isinstance(target, DenseLinear):
+        target.weight *= 1 - tau
+        target.weight += tau * online.weight
+        return
+    _soft_update_sparse(target, online, tau, rule)
+
+
+def _soft_update_sparse(target: SparseLinear, online: SparseLinear, tau: float, rule: str) -> None:
+    T, O = target.weight, online.weight
+    if np.array_equal(T.indices, O.indices) and np.array_equal(T.indptr, O.indptr):
+        T.data *= 1 - tau
+        T.data += tau * O.data
+        return
+    t_pos = linear_from_csr(T.indptr, T.indices, target.in_features)
+    o_pos = linear_from_csr(O.indptr, O.indices, online.in_features)
+    if rule == "copy":
+        positions = o_pos
+        values = tau * O.data
+        # Where the target already has the position, add its share; elsewhere it starts at 0.
+        where = np.searchsorted(t_pos, o_pos).clip(max=len(t_pos) - 1)
+        shared = t_pos[where] == o_pos if len(t_pos) else np.zeros(len(o_pos), dtype=bool)
+        values[shared] += (1 - tau) * T.data[where[shared]]
+    else:
+        positions = np.union1d(t_pos, o_pos)
+        values = np.zeros(len(positions), dtype=target.dtype)
+        values[np.searchsorted(positions, t_pos)] += (1 - tau) * T.data
+        values[np.searchsorted(positions, o_pos)] += tau * O.data
+        keep = largest_k(np.abs(values), online.nnz)
+        positions, values = positions[keep], values[keep]
+    indptr, indices = csr_from_linear(positions, target.out_features, target.in_features)
+    target.set_topology(indptr, indices, values.astype(target.dtype))
+
+
+def copy_network(target, online) -> None:
+    """Make ``target`` an exact copy of ``online`` (values and topology), e.g. at the start."""
+    soft_update(target, online, 1.0, "copy")
