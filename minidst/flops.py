@@ -50,16 +50,22 @@ def count_parameters(layers: Iterable[Layer]) -> dict[str, int]:
 
 def layer_table(named_layers: Iterable[tuple[str, Layer]]) -> str:
     """A plain-text table: one row per layer with shape, density, weights and forward FLOPs."""
-    header = f"{'layer':<16}{'shape':>12}{'density':>9}{'weights':>10}{'dense':>10}{'fwd FLOPs':>11}"
+    header = (
+        f"{'layer':<16}{'shape':>12}{'density':>9}{'weights':>10}{'dense':>10}{'fwd FLOPs':>11}"
+    )
     lines = [header, "-" * len(header)]
     total, total_dense = 0, 0
     for name, layer in named_layers:
         dense = layer.out_features * layer.in_features
         shape = f"{layer.out_features}x{layer.in_features}"
-        lines.append(f"{name:<16}{shape:>12}{layer.density:>9.3f}{layer.nnz:>10}{dense:>10}"
-                     f"{2 * layer.nnz:>11}")
+        lines.append(
+            f"{name:<16}{shape:>12}{layer.density:>9.3f}{layer.nnz:>10}{dense:>10}"
+            f"{2 * layer.nnz:>11}"
+        )
         total, total_dense = total + layer.nnz, total_dense + dense
     lines.append("-" * len(header))
-    lines.append(f"{'total':<16}{'':>12}{total / total_dense:>9.3f}{total:>10}{total_dense:>10}"
-                 f"{2 * total:>11}")
+    lines.append(
+        f"{'total':<16}{'':>12}{total / total_dense:>9.3f}{total:>10}{total_dense:>10}"
+        f"{2 * total:>11}"
+    )
     return "\n".join(lines)

@@ -7,7 +7,7 @@ in float32 the rounding error of ``f`` divided by ``2h`` swamps the difference.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -33,8 +33,9 @@ def central_difference(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -
     return grad
 
 
-def assert_gradient_close(name: str, analytic: np.ndarray, numeric: np.ndarray,
-                          rtol: float = 1e-6, atol: float = 1e-8) -> None:
+def assert_gradient_close(
+    name: str, analytic: np.ndarray, numeric: np.ndarray, rtol: float = 1e-6, atol: float = 1e-8
+) -> None:
     """Raise an AssertionError naming ``name`` and the worst entry if the gradients disagree."""
     if analytic.shape != numeric.shape:
         raise AssertionError(f"{name}: gradient shape {analytic.shape} != {numeric.shape}")

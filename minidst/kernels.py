@@ -145,8 +145,11 @@ def _sddmm_row(r, indptr, indices, dZ, X, out):
 
 @njit(cache=True, fastmath=FASTMATH)
 def sddmm(indptr, indices, dZ, X, out):
-    """``out[k] = dZ[row_k] . X[indices[k]]``. ``dZ``: ``(n_rows, batch)``; ``X``: ``(n_cols, batch)``;
-    ``out``: ``(nnz,)``, aligned with ``data``."""
+    """``out[k] = dZ[row_k] . X[indices[k]]``.
+
+    ``dZ``: ``(n_rows, batch)``; ``X``: ``(n_cols, batch)``; ``out``: ``(nnz,)``, aligned with
+    ``data``.
+    """
     for r in range(dZ.shape[0]):
         _sddmm_row(r, indptr, indices, dZ, X, out)
 
@@ -179,5 +182,16 @@ def warmup() -> None:
         spmm_parallel(indptr, indices, data, X, out)
         sddmm(indptr, indices, X, X, grad)
         sddmm_parallel(indptr, indices, X, X, grad)
-        adam_step(data, grad.copy(), np.zeros_like(data), np.zeros_like(data),
-                  1e-3, 0.9, 0.999, 1e-8, 0.0, False, 1)
+        adam_step(
+            data,
+            grad.copy(),
+            np.zeros_like(data),
+            np.zeros_like(data),
+            1e-3,
+            0.9,
+            0.999,
+            1e-8,
+            0.0,
+            False,
+            1,
+        )

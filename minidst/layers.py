@@ -53,7 +53,9 @@ class _Linear:
 
     def _check_input(self, X: np.ndarray, name: str, rows: int) -> None:
         if not isinstance(X, np.ndarray) or X.ndim != 2:
-            raise ValueError(f"{name} must be a 2-D array (features, batch), got {type(X).__name__}")
+            raise ValueError(
+                f"{name} must be a 2-D array (features, batch), got {type(X).__name__}"
+            )
         if X.shape[0] != rows:
             raise ValueError(
                 f"{name} has {X.shape[0]} rows but this {self} expects {rows} "
@@ -79,8 +81,9 @@ class DenseLinear(_Linear):
     Init: PyTorch's ``nn.Linear`` rule, weights and biases ``U(-1/sqrt(in), 1/sqrt(in))``.
     """
 
-    def __init__(self, in_features: int, out_features: int, rng: np.random.Generator,
-                 dtype=np.float32):
+    def __init__(
+        self, in_features: int, out_features: int, rng: np.random.Generator, dtype=np.float32
+    ):
         _check_sizes(in_features, out_features)
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.dtype = _check_dtype(dtype)
@@ -140,15 +143,25 @@ class SparseLinear(_Linear):
             only for wide layers).
     """
 
-    def __init__(self, in_features: int, out_features: int, density: float,
-                 rng: np.random.Generator, dtype=np.float32, *, draw: str = "exact",
-                 init: str = "sparse-fan-in", parallel: bool = False):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        density: float,
+        rng: np.random.Generator,
+        dtype=np.float32,
+        *,
+        draw: str = "exact",
+        init: str = "sparse-fan-in",
+        parallel: bool = False,
+    ):
         _check_sizes(in_features, out_features)
         self.in_features, self.out_features = int(in_features), int(out_features)
         self.dtype = _check_dtype(dtype)
         self.parallel = bool(parallel)
-        indptr, indices = random_topology(out_features, in_features, check_density(density),
-                                          rng, draw)
+        indptr, indices = random_topology(
+            out_features, in_features, check_density(density), rng, draw
+        )
         data, self.bias = init_values(indptr, in_features, rng, self.dtype, init)
         self.bias_grad = np.zeros_like(self.bias)
         self._input: np.ndarray | None = None
@@ -156,8 +169,10 @@ class SparseLinear(_Linear):
         self.set_topology(indptr, indices, data)
 
     def __repr__(self) -> str:
-        return (f"SparseLinear({self.in_features} -> {self.out_features}, "
-                f"nnz={self.nnz}, density={self.density:.3f})")
+        return (
+            f"SparseLinear({self.in_features} -> {self.out_features}, "
+            f"nnz={self.nnz}, density={self.density:.3f})"
+        )
 
     # ---- structure --------------------------------------------------------------------------
     def set_topology(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> None:

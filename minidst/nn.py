@@ -9,8 +9,9 @@ Shapes are feature-major throughout: ``(features, batch)``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Callable, NamedTuple
+from collections.abc import Callable, Sequence
+from itertools import pairwise
+from typing import NamedTuple
 
 import numpy as np
 
@@ -73,7 +74,8 @@ def get_activation(name: str) -> Activation:
 def mse_loss(prediction: np.ndarray, target: np.ndarray) -> tuple[float, np.ndarray]:
     """Mean squared error over all entries, and its gradient with respect to ``prediction``.
 
-    ``loss = mean((prediction - target)^2)``; ``d loss / d prediction = 2 (prediction - target) / n``.
+    ``loss = mean((prediction - target)^2)``, so
+    ``d loss / d prediction = 2 (prediction - target) / n``.
     """
     if prediction.shape != target.shape:
         raise ValueError(f"prediction {prediction.shape} and target {target.shape} differ in shape")
@@ -98,7 +100,7 @@ class MLP:
     def __init__(self, layers: Sequence[Layer], activations: Sequence[str]):
         if len(layers) == 0 or len(layers) != len(activations):
             raise ValueError("an MLP needs at least one layer and exactly one activation per layer")
-        for before, after in zip(layers, layers[1:]):
+        for before, after in pairwise(layers):
             if before.out_features != after.in_features:
                 raise ValueError(f"{before} does not feed {after}: sizes do not match")
         self.layers = list(layers)
@@ -106,17 +108,26 @@ class MLP:
         self._cache: list[tuple[np.ndarray, np.ndarray]] = []
 
     @classmethod
-    def build(cls, sizes: Sequence[int], densities: Sequence[float | None],
-              rng: np.random.Generator, *, hidden_activation: str = "relu",
-              output_activation: str = "identity", dtype=np.float32, **sparse_options) -> MLP:
+    def build(
+        cls,
+        sizes: Sequence[int],
+        densities: Sequence[float | None],
+        rng: np.random.Generator,
+        *,
+        hidden_activation: str = "relu",
+        output_activation: str = "identity",
+        dtype=np.float32,
+        **sparse_options,
+    ) -> MLP:
         """Make an MLP from layer sizes ``[n_0, ..., n_L]`` and one density per layer.
 
         A density of ``None`` makes a :class:`DenseLinear`; a number makes a :class:`SparseLinear`
         (``sparse_options`` such as ``init`` or ``draw`` are passed on to it).
         """
         if len(densities) != len(sizes) - 1:
-            raise ValueError(f"{len(sizes) - 1} layers need {len(sizes) - 1} densities, "
-                             f"got {len(densities)}")
+            raise ValueError(
+                f"{len(sizes) - 1} layers need {len(sizes) - 1} densities, got {len(densities)}"
+            )
         layers: list[Layer] = []
         for n_in, n_out, density in zip(sizes, sizes[1:], densities):
             if density is None:
@@ -136,6 +147,8 @@ class MLP:
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """``X`` ``(n_0, batch)`` -> output ``(n_L, batch)``; keeps what backward needs."""
+        # Pitfall: ``X[:, batch_indices]`` is not C-contiguous; fix the layout once, at the edge.
+        X = np.ascontiguousarray(X)
         self._cache = []
         for layer, act in zip(self.layers, self.activations):
             Z = layer.forward(X)
@@ -151,6 +164,7 @@ class MLP:
         """
         if len(self._cache) != len(self.layers):
             raise RuntimeError("MLP.backward() called before forward()")
+        dY = np.ascontiguousarray(dY)
         for i in reversed(range(len(self.layers))):
             Z, Y = self._cache[i]
             dZ = self.activations[i].backward(Z, Y, dY)

@@ -24,7 +24,8 @@ from numba import njit
 from minidst.kernels import FASTMATH
 
 
-@njit(cache=True, fastmath=FASTMATH)
+# error_model="numpy": 0/0 gives NaN (like the NumPy twin) instead of raising ZeroDivisionError.
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def adam_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, t):
     """One Adam step in place on flat arrays ``param, grad, m, v`` (all the same shape).
 
@@ -63,8 +64,15 @@ class Adam:
     layers at every step, because a topology update replaces a sparse layer's arrays.
     """
 
-    def __init__(self, layers: Sequence, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, decoupled: bool = False):
+    def __init__(
+        self,
+        layers: Sequence,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decoupled: bool = False,
+    ):
         for name, value in (("lr", lr), ("eps", eps), ("weight_decay", weight_decay)):
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"Adam {name} must be a finite number >= 0, got {value}")
@@ -83,8 +91,19 @@ class Adam:
         beta1, beta2 = self.betas
         for layer, ms, vs in zip(self.layers, self.m, self.v):
             for p, g, m, v in zip(layer.parameters(), layer.gradients(), ms, vs):
-                adam_step(p.ravel(), g.ravel(), m.ravel(), v.ravel(), self.lr, beta1, beta2,
-                          self.eps, self.weight_decay, self.decoupled, self.t)
+                adam_step(
+                    p.ravel(),
+                    g.ravel(),
+                    m.ravel(),
+                    v.ravel(),
+                    self.lr,
+                    beta1,
+                    beta2,
+                    self.eps,
+                    self.weight_decay,
+                    self.decoupled,
+                    self.t,
+                )
 
     def _index(self, layer) -> int:
         for i, candidate in enumerate(self.layers):

@@ -107,7 +107,7 @@ def random_topology(
     density = check_density(density)
     n_total = n_out * n_in
     if method == "exact":
-        count = int(round(density * n_total))
+        count = round(density * n_total)
         linear = np.sort(rng.choice(n_total, size=count, replace=False))
     elif method == "bernoulli":
         linear = np.flatnonzero(rng.random(n_total) < density)

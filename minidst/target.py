@@ -26,7 +26,7 @@ SPARSE_TARGET_RULES = ("topk", "copy")
 
 
 def largest_k(magnitude: np.ndarray, k: int) -> np.ndarray:
-    """Boolean mask of the ``k`` largest entries of ``magnitude``; ties go to the earlier position."""
+    """Mask of the ``k`` largest entries of ``magnitude``; ties go to the earlier position."""
     keep = np.zeros(len(magnitude), dtype=bool)
     keep[np.argsort(-magnitude, kind="stable")[:k]] = True
     return keep
@@ -53,25 +53,25 @@ def soft_update(target, online, tau: float, rule: str = "topk") -> None:
 
 
 def _soft_update_sparse(target: SparseLinear, online: SparseLinear, tau: float, rule: str) -> None:
-    T, O = target.weight, online.weight
-    if np.array_equal(T.indices, O.indices) and np.array_equal(T.indptr, O.indptr):
-        T.data *= 1 - tau
-        T.data += tau * O.data
+    t_w, o_w = target.weight, online.weight
+    if np.array_equal(t_w.indices, o_w.indices) and np.array_equal(t_w.indptr, o_w.indptr):
+        t_w.data *= 1 - tau
+        t_w.data += tau * o_w.data
         return
-    t_pos = linear_from_csr(T.indptr, T.indices, target.in_features)
-    o_pos = linear_from_csr(O.indptr, O.indices, online.in_features)
+    t_pos = linear_from_csr(t_w.indptr, t_w.indices, target.in_features)
+    o_pos = linear_from_csr(o_w.indptr, o_w.indices, online.in_features)
     if rule == "copy":
         positions = o_pos
-        values = tau * O.data
+        values = tau * o_w.data
         # Where the target already has the position, add its share; elsewhere it starts at 0.
         where = np.searchsorted(t_pos, o_pos).clip(max=len(t_pos) - 1)
         shared = t_pos[where] == o_pos if len(t_pos) else np.zeros(len(o_pos), dtype=bool)
-        values[shared] += (1 - tau) * T.data[where[shared]]
+        values[shared] += (1 - tau) * t_w.data[where[shared]]
     else:
         positions = np.union1d(t_pos, o_pos)
         values = np.zeros(len(positions), dtype=target.dtype)
-        values[np.searchsorted(positions, t_pos)] += (1 - tau) * T.data
-        values[np.searchsorted(positions, o_pos)] += tau * O.data
+        values[np.searchsorted(positions, t_pos)] += (1 - tau) * t_w.data
+        values[np.searchsorted(positions, o_pos)] += tau * o_w.data
         keep = largest_k(np.abs(values), online.nnz)
         positions, values = positions[keep], values[keep]
     indptr, indices = csr_from_linear(positions, target.out_features, target.in_features)

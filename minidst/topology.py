@@ -53,8 +53,10 @@ def prune_per_sign(values: np.ndarray, fraction: float) -> np.ndarray:
     broken by position, so the result is deterministic.
     """
     keep = np.ones(len(values), dtype=bool)
-    for members, distance in ((np.flatnonzero(values >= 0), values),
-                              (np.flatnonzero(values < 0), -values)):
+    for members, distance in (
+        (np.flatnonzero(values >= 0), values),
+        (np.flatnonzero(values < 0), -values),
+    ):
         n_drop = int(fraction * len(members))
         if n_drop:
             order = np.argsort(distance[members], kind="stable")
@@ -77,8 +79,9 @@ PRUNE_RULES = {"per-sign": prune_per_sign, "magnitude": prune_by_magnitude}
 # --------------------------------------------------------------------------------------------
 # 2. Regrow: return the linear positions of new connections
 # --------------------------------------------------------------------------------------------
-def grow_random(occupied: np.ndarray, n_total: int, count: int,
-                rng: np.random.Generator) -> np.ndarray:
+def grow_random(
+    occupied: np.ndarray, n_total: int, count: int, rng: np.random.Generator
+) -> np.ndarray:
     """``count`` positions drawn uniformly without replacement from the empty ones.
 
     ``occupied``: sorted linear positions that are taken. When most positions are empty we draw
@@ -142,8 +145,14 @@ def rebuild_csr(layer: SparseLinear, keep: np.ndarray, grown: np.ndarray) -> np.
 # --------------------------------------------------------------------------------------------
 # All four steps
 # --------------------------------------------------------------------------------------------
-def evolve_layer(layer: SparseLinear, optimizer, fraction: float, rng: np.random.Generator,
-                 prune: str = "per-sign", grow: str = "random") -> dict:
+def evolve_layer(
+    layer: SparseLinear,
+    optimizer,
+    fraction: float,
+    rng: np.random.Generator,
+    prune: str = "per-sign",
+    grow: str = "random",
+) -> dict:
     """Prune ``fraction`` of ``layer``'s connections and regrow as many; remap ``optimizer``.
 
     Args:

@@ -1,0 +1,29 @@
+"""Shared test helpers: random CSR matrices and a seeded generator."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from minidst.sparsity import random_topology
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(12345)
+
+
+def random_csr(n_rows: int, n_cols: int, density: float, rng: np.random.Generator, dtype):
+    """A canonical int32 CSR matrix with exactly round(density * n_rows * n_cols) entries
+    (density 0 gives an empty matrix)."""
+    if density == 0:
+        indptr = np.zeros(n_rows + 1, dtype=np.int32)
+        indices = np.zeros(0, dtype=np.int32)
+    else:
+        indptr, indices = random_topology(n_rows, n_cols, density, rng)
+    data = rng.standard_normal(len(indices)).astype(dtype)
+    return sp.csr_array((data, indices, indptr), shape=(n_rows, n_cols))
+
+
+def float_tolerance(dtype) -> dict:
+    """Tolerances for kernels that reassociate sums (rounding only)."""
+    return {"rtol": 1e-4, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}

@@ -1,0 +1,141 @@
+"""Every kernel against its plain-NumPy twin and against the dense product."""
+
+import numba
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import float_tolerance, random_csr
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minidst import kernels
+from minidst.optim import adam_step, adam_step_reference
+
+DTYPES = [np.float32, np.float64]
+
+shapes = st.tuples(
+    st.integers(1, 40),  # rows
+    st.integers(1, 40),  # cols
+    st.integers(1, 33),  # batch
+    st.sampled_from([0.0, 0.02, 0.1, 0.3, 0.7, 1.0]),  # density (0 = no stored entry)
+    st.sampled_from(DTYPES),
+    st.integers(0, 2**32 - 1),  # seed
+)
+
+
+def run_spmm(kernel, W, X):
+    out = np.full((W.shape[0], X.shape[1]), np.nan, dtype=X.dtype)  # NaN: catches unwritten rows
+    kernel(W.indptr, W.indices, W.data, X, out)
+    return out
+
+
+def run_sddmm(kernel, W, dZ, X):
+    out = np.full(W.nnz, np.nan, dtype=X.dtype)
+    kernel(W.indptr, W.indices, dZ, X, out)
+    return out
+
+
+@settings(deadline=None, max_examples=60)
+@given(shapes)
+def test_spmm_matches_reference_and_dense(case):
+    n_rows, n_cols, batch, density, dtype, seed = case
+    rng = np.random.default_rng(seed)
+    W = random_csr(n_rows, n_cols, density, rng, dtype)
+    X = rng.standard_normal((n_cols, batch)).astype(dtype)
+    reference = kernels.spmm_reference(W.indptr, W.indices, W.data, X)
+    np.testing.assert_allclose(reference, W.toarray() @ X, **float_tolerance(dtype))
+    for kernel in (kernels.spmm, kernels.spmm_parallel):
+        out = run_spmm(kernel, W, X)
+        assert out.dtype == dtype
+        np.testing.assert_allclose(out, reference, **float_tolerance(dtype))
+
+
+@settings(deadline=None, max_examples=60)
+@given(shapes)
+def test_sddmm_matches_reference_and_dense(case):
+    n_rows, n_cols, batch, density, dtype, seed = case
+    rng = np.random.default_rng(seed)
+    W = random_csr(n_rows, n_cols, density, rng, dtype)
+    dZ = rng.standard_normal((n_rows, batch)).astype(dtype)
+    X = rng.standard_normal((n_cols, batch)).astype(dtype)
+    reference = kernels.sddmm_reference(W.indptr, W.indices, dZ, X)
+    rows, cols = W.nonzero()  # canonical CSR: same order as W.data
+    np.testing.assert_allclose(reference, (dZ @ X.T)[rows, cols], **float_tolerance(dtype))
+    for kernel in (kernels.sddmm, kernels.sddmm_parallel):
+        np.testing.assert_allclose(run_sddmm(kernel, W, dZ, X), reference, **float_tolerance(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_empty_rows_and_columns(dtype, rng):
+    """Rows with no stored entry give zeros; columns with none get no gradient."""
+    W = random_csr(12, 9, 0.4, rng, dtype).toarray()
+    W[[0, 5, 11], :] = 0
+    W[:, [2, 8]] = 0
+    W = sp.csr_array(W)
+    W.indices = W.indices.astype(np.int32)
+    W.indptr = W.indptr.astype(np.int32)
+    X = rng.standard_normal((9, 5)).astype(dtype)
+    out = run_spmm(kernels.spmm, W, X)
+    assert np.all(out[[0, 5, 11]] == 0)
+    np.testing.assert_allclose(out, W.toarray() @ X, **float_tolerance(dtype))
+
+
+@pytest.mark.parametrize("kernel", [kernels.spmm, kernels.spmm_parallel])
+def test_spmm_rows_with_every_blocking_remainder(kernel, rng):
+    """Row lengths 0..19 exercise the 8-wide, 4-wide and single-entry paths of the kernel."""
+    n_cols, batch = 24, 3
+    lengths = np.arange(20)
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    indices = np.concatenate([np.sort(rng.choice(n_cols, n, replace=False)) for n in lengths])
+    data = rng.standard_normal(len(indices))
+    X = rng.standard_normal((n_cols, batch))
+    out = np.empty((len(lengths), batch))
+    kernel(indptr, indices.astype(np.int32), data, X, out)
+    np.testing.assert_allclose(out, kernels.spmm_reference(indptr, indices, data, X), rtol=1e-12)
+
+
+def test_parallel_kernels_bitwise_equal_serial_for_one_and_two_threads(rng):
+    W = random_csr(300, 200, 0.2, rng, np.float32)
+    X = rng.standard_normal((200, 64)).astype(np.float32)
+    dZ = rng.standard_normal((300, 64)).astype(np.float32)
+    serial_z = run_spmm(kernels.spmm, W, X)
+    serial_g = run_sddmm(kernels.sddmm, W, dZ, X)
+    before = numba.get_num_threads()
+    try:
+        for threads in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
+            numba.set_num_threads(threads)
+            assert np.array_equal(run_spmm(kernels.spmm_parallel, W, X), serial_z)
+            assert np.array_equal(run_sddmm(kernels.sddmm_parallel, W, dZ, X), serial_g)
+    finally:
+        numba.set_num_threads(before)
+
+
+def test_kernels_propagate_nan(rng):
+    """No fast-math flag may let a NaN vanish."""
+    W = random_csr(5, 6, 0.5, rng, np.float32)
+    X = rng.standard_normal((6, 4)).astype(np.float32)
+    row0 = int(np.argmax(np.diff(W.indptr) > 0))  # the first row with a stored entry
+    X[W.indices[W.indptr[row0]], 2] = np.nan
+    assert np.isnan(run_spmm(kernels.spmm, W, X)[row0, 2])
+    assert np.isnan(run_sddmm(kernels.sddmm, W, np.ones((5, 4), np.float32), X)[W.indptr[row0]])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_adam_kernel_matches_reference(dtype, decoupled, rng):
+    n = 257
+    args = [rng.standard_normal(n).astype(dtype) for _ in range(2)]
+    m = rng.standard_normal(n).astype(dtype)
+    v = rng.random(n).astype(dtype)
+    fast = [a.copy() for a in (*args, m, v)]
+    slow = [a.copy() for a in (*args, m, v)]
+    for t in (1, 2, 50):
+        adam_step(*fast, 1e-3, 0.9, 0.999, 1e-8, 2e-4, decoupled, t)
+        adam_step_reference(*slow, 1e-3, 0.9, 0.999, 1e-8, 2e-4, decoupled, t)
+        for a, b in zip(fast, slow):
+            np.testing.assert_allclose(
+                a,
+                b,
+                rtol=1e-5 if dtype == np.float32 else 1e-12,
+                atol=1e-7 if dtype == np.float32 else 1e-14,
+            )

@@ -1,0 +1,90 @@
+"""Target networks: Polyak averaging on stored entries, kept at the online layer's count."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from minidst import MLP, Adam, DenseLinear, SparseLinear, evolve_layer, soft_update
+from minidst.sparsity import linear_from_csr
+
+
+def positions(layer):
+    return linear_from_csr(layer.weight.indptr, layer.weight.indices, layer.in_features)
+
+
+def dense_view(layer):
+    return layer.weight.toarray() if isinstance(layer, SparseLinear) else layer.weight
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rng: DenseLinear(6, 4, rng, np.float64),
+        lambda rng: SparseLinear(6, 4, 0.5, rng, np.float64),
+    ],
+)
+def test_polyak_with_equal_topologies_is_elementwise(make, rng):
+    online = make(rng)
+    target = copy.deepcopy(online)
+    online.parameters()[0][...] += rng.standard_normal(online.parameters()[0].shape)
+    expected = 0.3 * dense_view(online) + 0.7 * dense_view(target)
+    expected_bias = 0.3 * online.bias + 0.7 * target.bias
+    soft_update(target, online, 0.3)
+    np.testing.assert_allclose(dense_view(target), expected, rtol=1e-12)
+    np.testing.assert_allclose(target.bias, expected_bias, rtol=1e-12)
+
+
+def rewired_pair(rng, rounds=3):
+    online = SparseLinear(20, 12, 0.3, rng, np.float64)
+    target = copy.deepcopy(online)
+    optimizer = Adam([online])
+    for _ in range(rounds):
+        online.forward(rng.standard_normal((20, 4)))
+        online.backward(rng.standard_normal((12, 4)))
+        optimizer.step()
+        evolve_layer(online, optimizer, 0.3, rng)
+    assert not np.array_equal(positions(online), positions(target))
+    return online, target
+
+
+def test_topk_keeps_the_k_largest_of_the_averaged_union(rng):
+    online, target = rewired_pair(rng)
+    tau = 0.2
+    averaged = tau * online.weight.toarray() + (1 - tau) * target.weight.toarray()
+    union = np.union1d(positions(online), positions(target))
+    soft_update(target, online, tau, "topk")
+    assert target.nnz == online.nnz and target.weight.has_canonical_format
+    kept = positions(target)
+    assert np.isin(kept, union).all()
+    flat = averaged.ravel()
+    dropped = np.setdiff1d(union, kept)
+    # Every kept magnitude is >= every dropped one, and kept values are the averages.
+    assert np.abs(flat[kept]).min() >= np.abs(flat[dropped]).max()
+    np.testing.assert_allclose(target.weight.data, flat[kept], rtol=1e-12)
+
+
+def test_copy_rule_takes_the_online_topology(rng):
+    online, target = rewired_pair(rng)
+    tau = 0.2
+    averaged = tau * online.weight.toarray() + (1 - tau) * target.weight.toarray()
+    soft_update(target, online, tau, "copy")
+    assert np.array_equal(positions(target), positions(online))
+    np.testing.assert_allclose(target.weight.data, averaged.ravel()[positions(online)], rtol=1e-12)
+
+
+def test_target_of_a_whole_network_converges_to_a_fixed_online(rng):
+    online = MLP.build([5, 16, 16, 2], [0.4, 0.4, None], rng, dtype=np.float64)
+    target = copy.deepcopy(online)
+    for layer in online.layers:
+        layer.parameters()[0][...] = rng.standard_normal(layer.parameters()[0].shape)
+    for _ in range(400):
+        soft_update(target, online, 0.05)
+    for t_layer, o_layer in zip(target.layers, online.layers):
+        np.testing.assert_allclose(dense_view(t_layer), dense_view(o_layer), atol=1e-6)
+
+
+def test_unknown_target_rule_is_an_error(rng):
+    layer = SparseLinear(4, 4, 0.5, rng)
+    with pytest.raises(ValueError, match="unknown target sparsity rule"):
+        soft_update(copy.deepcopy(layer), layer, 0.1, "bottomk")
