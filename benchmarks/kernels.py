@@ -64,10 +64,14 @@ def time_layer_step(layer, X: np.ndarray, dZ: np.ndarray) -> float:
 def main() -> None:
     warmup()
     rng = np.random.default_rng(0)
-    print(f"minidst kernel benchmark: float32, {ARGS.threads} thread(s), "
-          f"median of {ARGS.repeats} x {ARGS.steps} layer steps")
-    header = (f"{'width':>6}{'batch':>6}{'density':>8}{'sparse ms':>11}{'dense ms':>10}"
-              f"{'ratio':>7}{'sparse GF/s':>13}{'dense GF/s':>12}{'sparse/dense rate':>19}")
+    print(
+        f"minidst kernel benchmark: float32, {ARGS.threads} thread(s), "
+        f"median of {ARGS.repeats} x {ARGS.steps} layer steps"
+    )
+    header = (
+        f"{'width':>6}{'batch':>6}{'density':>8}{'sparse ms':>11}{'dense ms':>10}"
+        f"{'ratio':>7}{'sparse GF/s':>13}{'dense GF/s':>12}{'sparse/dense rate':>19}"
+    )
     print(header)
     print("-" * len(header))
     for width in ARGS.widths:
@@ -81,9 +85,11 @@ def main() -> None:
                 sparse = SparseLinear(width, width, density, rng, parallel=ARGS.threads > 1)
                 sparse_s = time_layer_step(sparse, X, dZ)
                 sparse_rate = 6 * sparse.nnz * batch / sparse_s / 1e9
-                print(f"{width:>6}{batch:>6}{density:>8.2f}{sparse_s * 1e3:>11.3f}"
-                      f"{dense_s * 1e3:>10.3f}{sparse_s / dense_s:>7.2f}{sparse_rate:>13.1f}"
-                      f"{dense_rate:>12.1f}{sparse_rate / dense_rate:>19.2f}")
+                print(
+                    f"{width:>6}{batch:>6}{density:>8.2f}{sparse_s * 1e3:>11.3f}"
+                    f"{dense_s * 1e3:>10.3f}{sparse_s / dense_s:>7.2f}{sparse_rate:>13.1f}"
+                    f"{dense_rate:>12.1f}{sparse_rate / dense_rate:>19.2f}"
+                )
     sys.stdout.flush()
 
 

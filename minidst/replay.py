@@ -1,0 +1,69 @@
+"""A replay buffer: a fixed-size ring of transitions, allocated once.
+
+Transitions are stored **row per transition** (``(capacity, dim)``, float32), which makes adding
+one cheap; :meth:`ReplayBuffer.sample` gathers a batch and transposes it once into the
+feature-major ``(dim, batch)`` layout the networks use.
+
+Pitfall (easy to overlook): store ``terminated``, not ``done``. An episode cut by a time limit
+(``truncated``) did not reach a terminal state, so its last transition must still bootstrap from
+the next state's value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class ReplayBuffer:
+    """Ring buffer of ``(obs, action, reward, next_obs, terminated)``; memory ``O(capacity)``."""
+
+    FIELDS = ("obs", "action", "reward", "next_obs", "terminated")
+
+    def __init__(self, obs_dim: int, act_dim: int, capacity: int):
+        if capacity <= 0:
+            raise ValueError(f"replay capacity must be positive, got {capacity}")
+        self.capacity = int(capacity)
+        self.obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.action = np.zeros((capacity, act_dim), dtype=np.float32)
+        self.reward = np.zeros((capacity, 1), dtype=np.float32)
+        self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
+        self.terminated = np.zeros((capacity, 1), dtype=np.float32)
+        self.position = 0  # where the next transition goes
+        self.size = 0  # how many slots hold data
+
+    def __len__(self) -> int:
+        return self.size
+
+    def add(self, obs, action, reward: float, next_obs, terminated: bool) -> None:
+        """Store one transition (observations are cast to float32 here, once)."""
+        i = self.position
+        self.obs[i] = obs
+        self.action[i] = action
+        self.reward[i] = reward
+        self.next_obs[i] = next_obs
+        self.terminated[i] = float(terminated)
+        self.position = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+        """A uniform batch (with replacement), each field feature-major ``(dim, batch_size)``."""
+        if self.size == 0:
+            raise ValueError("cannot sample from an empty replay buffer")
+        index = rng.integers(0, self.size, size=batch_size)
+        return {name: np.ascontiguousarray(getattr(self, name)[index].T) for name in self.FIELDS}
+
+    def state_dict(self) -> dict:
+        """The filled part of the buffer and its counters (for checkpoints)."""
+        state = {name: getattr(self, name)[: self.size] for name in self.FIELDS}
+        state.update(position=self.position, size=self.size, capacity=self.capacity)
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        if int(state["capacity"]) != self.capacity:
+            raise ValueError(
+                f"checkpoint buffer capacity {int(state['capacity'])} != {self.capacity}"
+            )
+        size = int(state["size"])
+        for name in self.FIELDS:
+            getattr(self, name)[:size] = state[name]
+        self.position, self.size = int(state["position"]), size

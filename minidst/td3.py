@@ -1,0 +1,229 @@
+"""TD3 (Fujimoto et al. 2018) with hand-written backprop, dense or sparse.
+
+One class serves the three variants of the DS-TD3 paper; they differ **only** in how the networks
+are built (:class:`NetworkSparsity`) and whether topology evolves (:class:`TopologySchedule`):
+
+* ``td3``        - every layer dense;
+* ``static-td3`` - the first two layers of every network sparse (Erdős–Rényi), never rewired;
+* ``ds-td3``     - as static, plus prune-and-regrow of actor and both critics every 1,000
+  iterations, and target networks kept at the online networks' connection count.
+
+All activations are feature-major ``(features, batch)``; a critic reads ``concat(obs, action)``.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import numpy as np
+
+from minidst.layers import SparseLinear
+from minidst.nn import MLP, mse_loss
+from minidst.optim import Adam
+from minidst.target import soft_update
+from minidst.topology import drop_fraction, evolve_layer
+
+
+@dataclass
+class TD3Config:
+    """TD3 hyperparameters; the defaults are the DS-TD3 paper's."""
+
+    hidden: tuple[int, ...] = (256, 256)  #: hidden layer widths of actor and critics
+    lr: float = 1e-3  #: Adam learning rate (actor and critics)
+    weight_decay: float = 2e-4  #: L2 weight decay, added to the gradient
+    gamma: float = 0.99  #: discount factor
+    tau: float = 0.005  #: Polyak rate of the target networks
+    policy_delay: int = 2  #: critic updates per actor (and target) update
+    policy_noise: float = 0.2  #: target policy smoothing noise, in units of max action
+    noise_clip: float = 0.5  #: clip of that noise, in units of max action
+    exploration_noise: float = 0.1  #: Gaussian action noise while collecting, x max action
+
+
+@dataclass
+class NetworkSparsity:
+    """Per-layer densities of actor and critic (``None`` = dense layer)."""
+
+    actor: list[float | None]
+    critic: list[float | None]
+
+
+@dataclass
+class TopologySchedule:
+    """When and how DS-TD3 rewires its networks."""
+
+    update_every: int = 1000  #: training iterations between topology updates
+    drop_fraction: float = 0.05  #: zeta, the fraction pruned and regrown
+    schedule: str = "constant"  #: "constant" or "cosine" (annealed to 0 at ``end_iteration``)
+    end_iteration: int = 1_000_000  #: for the cosine schedule
+    prune: str = "per-sign"  #: "per-sign" (the paper's code) or "magnitude"
+    grow: str = "random"  #: "random" (SET, the paper) or "gradient" (RigL)
+    target_rule: str = "topk"  #: sparse targets: "topk" magnitude (paper) or "copy" topology
+
+
+class TD3:
+    """The agent: ``act(obs, explore)`` and ``update(batch) -> metrics``.
+
+    Args:
+        obs_dim, act_dim: sizes of observation and action vectors.
+        max_action: ``(act_dim,)`` bound of the symmetric action box ``[-max, max]``.
+        rng: the run's random generator (network init, noise, topology).
+        config: hyperparameters.
+        sparsity: per-layer densities; None builds dense TD3.
+        topology: a schedule makes it DS-TD3; None keeps the topology static.
+    """
+
+    def __init__(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        max_action: np.ndarray,
+        rng: np.random.Generator,
+        config: TD3Config | None = None,
+        sparsity: NetworkSparsity | None = None,
+        topology: TopologySchedule | None = None,
+        dtype=np.float32,
+    ):
+        self.config = config = config or TD3Config()
+        self.rng = rng
+        self.topology = topology
+        self.obs_dim, self.act_dim = obs_dim, act_dim
+        self.max_action = np.asarray(max_action, dtype=dtype).reshape(act_dim, 1)
+        n_layers = len(config.hidden) + 1
+        sparsity = sparsity or NetworkSparsity([None] * n_layers, [None] * n_layers)
+        self.actor = MLP.build(
+            [obs_dim, *config.hidden, act_dim],
+            sparsity.actor,
+            rng,
+            output_activation="tanh",
+            dtype=dtype,
+        )
+        self.critics = [
+            MLP.build([obs_dim + act_dim, *config.hidden, 1], sparsity.critic, rng, dtype=dtype)
+            for _ in range(2)
+        ]
+        # Targets start as exact copies (same topology and values).
+        self.actor_target = copy.deepcopy(self.actor)
+        self.critic_targets = [copy.deepcopy(critic) for critic in self.critics]
+        self.actor_optimizer = Adam(
+            self.actor.layers, lr=config.lr, weight_decay=config.weight_decay
+        )
+        self.critic_optimizer = Adam(
+            [layer for c in self.critics for layer in c.layers],
+            lr=config.lr,
+            weight_decay=config.weight_decay,
+        )
+        self.iteration = 0
+
+    # ---- acting -----------------------------------------------------------------------------
+    def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
+        """Action ``(act_dim,)`` for one observation ``(obs_dim,)``.
+
+        With ``explore``, Gaussian noise of ``exploration_noise * max_action`` is added.
+        """
+        x = np.asarray(obs, dtype=self.max_action.dtype).reshape(-1, 1)
+        action = (self.max_action * self.actor.forward(x))[:, 0]
+        if explore:
+            noise = self.rng.normal(0.0, self.config.exploration_noise, self.act_dim)
+            action = action + noise * self.max_action[:, 0]
+        return np.clip(action, -self.max_action[:, 0], self.max_action[:, 0])
+
+    def _policy(self, actor: MLP, obs: np.ndarray) -> np.ndarray:
+        return self.max_action * actor.forward(obs)
+
+    # ---- learning ---------------------------------------------------------------------------
+    def td_target(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """``y = r + gamma * (1 - terminated) * min_i Q'_i(s', clip(pi'(s') + noise))``, ``(1, B)``.
+
+        Target policy smoothing: the noise is ``N(0, policy_noise)`` clipped to ``+-noise_clip``,
+        both in units of the action bound, and the smoothed action is clipped to the box.
+        """
+        c = self.config
+        next_obs = batch["next_obs"]
+        noise = self.rng.normal(0.0, c.policy_noise, (self.act_dim, next_obs.shape[1]))
+        noise = np.clip(noise, -c.noise_clip, c.noise_clip) * self.max_action
+        next_action = np.clip(
+            self._policy(self.actor_target, next_obs) + noise, -self.max_action, self.max_action
+        ).astype(next_obs.dtype)
+        next_input = np.concatenate([next_obs, next_action], axis=0)
+        next_q = np.minimum(*(target.forward(next_input) for target in self.critic_targets))
+        return batch["reward"] + c.gamma * (1.0 - batch["terminated"]) * next_q
+
+    def critic_loss(self, batch: dict[str, np.ndarray], target: np.ndarray) -> tuple[float, list]:
+        """``sum_i mean((Q_i(s, a) - y)^2)``; backprops into both critics. Returns (loss, Q's)."""
+        critic_input = np.concatenate([batch["obs"], batch["action"]], axis=0)
+        total, qs = 0.0, []
+        for critic in self.critics:
+            q = critic.forward(critic_input)
+            loss, dq = mse_loss(q, target)
+            critic.backward(dq)
+            total += loss
+            qs.append(q)
+        return total, qs
+
+    def actor_loss(self, batch: dict[str, np.ndarray]) -> float:
+        """``-mean Q_1(s, pi(s))``; backprops through critic 1 into the actor.
+
+        Only the actor is stepped afterwards: critic 1's parameter gradients from this pass are
+        overwritten by the next critic update before they are ever used.
+        """
+        obs = batch["obs"]
+        action = self._policy(self.actor, obs)
+        q = self.critics[0].forward(np.concatenate([obs, action], axis=0))
+        d_input = self.critics[0].backward(np.full_like(q, -1.0 / q.size), input_grad=True)
+        # d/d(tanh output) = d/d(action) * max_action, since action = max_action * tanh(z).
+        self.actor.backward(d_input[self.obs_dim :] * self.max_action)
+        return -float(np.mean(q))
+
+    def update(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
+        """One training iteration on a feature-major batch; returns namespaced metrics."""
+        self.iteration += 1
+        c = self.config
+        # The DS-TD3 code rewires at iteration % 1000 == 2, which with policy delay 2 is also an
+        # actor iteration. Each network is rewired right after its own optimizer step, so
+        # gradient-based regrowth (RigL) sees that network's own loss gradient.
+        rewire = self.topology is not None and self.iteration % self.topology.update_every == 2
+        target = self.td_target(batch)
+        loss, qs = self.critic_loss(batch, target)
+        self.critic_optimizer.step()
+        metrics = {
+            "losses/critic": loss,
+            "values/q1": float(np.mean(qs[0])),
+            "values/q2": float(np.mean(qs[1])),
+            "values/target": float(np.mean(target)),
+        }
+        if rewire:
+            metrics.update(self.evolve_topology(["critic1", "critic2"]))
+        if self.iteration % c.policy_delay == 0:
+            metrics["losses/actor"] = self.actor_loss(batch)
+            self.actor_optimizer.step()
+            if rewire:
+                metrics.update(self.evolve_topology(["actor"]))
+            rule = self.topology.target_rule if self.topology else "topk"
+            soft_update(self.actor_target, self.actor, c.tau, rule)
+            for target_net, critic in zip(self.critic_targets, self.critics):
+                soft_update(target_net, critic, c.tau, rule)
+        return metrics
+
+    def networks(self) -> dict[str, tuple[MLP, Adam]]:
+        """The online networks by name, each with its optimizer."""
+        return {
+            "actor": (self.actor, self.actor_optimizer),
+            "critic1": (self.critics[0], self.critic_optimizer),
+            "critic2": (self.critics[1], self.critic_optimizer),
+        }
+
+    def evolve_topology(self, names: list[str]) -> dict[str, float]:
+        """Prune and regrow every sparse layer of the named online networks."""
+        t = self.topology
+        fraction = drop_fraction(t.drop_fraction, self.iteration, t.end_iteration, t.schedule)
+        metrics = {"topology/drop_fraction": fraction}
+        for name in names:
+            net, optimizer = self.networks()[name]
+            for i, layer in enumerate(net.layers):
+                if isinstance(layer, SparseLinear):
+                    stats = evolve_layer(layer, optimizer, fraction, self.rng, t.prune, t.grow)
+                    metrics[f"topology/{name}_l{i + 1}_pruned"] = stats["pruned"]
+                    metrics[f"topology/{name}_l{i + 1}_regrown_same"] = stats["regrown_same"]
+                    metrics[f"topology/{name}_l{i + 1}_density"] = layer.density
+        return metrics
