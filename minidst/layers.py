@@ -178,8 +178,8 @@ class SparseLinear(_Linear):
     def set_topology(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> None:
         """Install a new canonical CSR structure (int32 indices, sorted rows, no duplicates).
 
-        Rebuilds the transposed index used by the input gradient (topology changes are rare, so
-        this ``O(nnz log nnz)`` work is done only here) and resets ``weight_grad``.
+        Resets ``weight_grad`` and drops the transposed index used by the input gradient (it is
+        rebuilt, ``O(nnz log nnz)``, by the next backward pass that needs it).
         """
         shape = (self.out_features, self.in_features)
         if indptr.dtype != np.int32 or indices.dtype != np.int32:
@@ -190,14 +190,24 @@ class SparseLinear(_Linear):
         if not self.weight.has_canonical_format:
             raise ValueError("CSR structure is not canonical (unsorted or duplicate indices)")
         self.weight_grad = np.zeros_like(data)
-        # Transposed index: W.T in CSR form, i.e. for every input feature c, the stored entries
-        # of column c. ``_t_perm[k]`` is the position in ``weight.data`` of the k-th of them.
-        # A stable sort by column keeps rows increasing within each column.
-        rows = np.repeat(np.arange(shape[0], dtype=np.int32), np.diff(indptr))
-        self._t_perm = np.argsort(indices, kind="stable").astype(np.int32)
-        self._t_indices = rows[self._t_perm]
-        self._t_indptr = np.zeros(shape[1] + 1, dtype=np.int32)
-        np.cumsum(np.bincount(indices, minlength=shape[1]), out=self._t_indptr[1:])
+        self._transpose = None  # built by the first backward pass that needs it
+
+    def _transposed_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``W.T`` in CSR form: for every input feature c, the stored entries of column c.
+
+        Returns ``(indptr, row indices, perm)``, where ``perm[k]`` is the position in
+        ``weight.data`` of the k-th entry. Built once per topology, on first use (target
+        networks never run backward, so never build it); a stable sort by column keeps rows
+        increasing within each column.
+        """
+        if self._transpose is None:
+            W = self.weight
+            rows = np.repeat(np.arange(self.out_features, dtype=np.int32), np.diff(W.indptr))
+            perm = np.argsort(W.indices, kind="stable").astype(np.int32)
+            indptr = np.zeros(self.in_features + 1, dtype=np.int32)
+            np.cumsum(np.bincount(W.indices, minlength=self.in_features), out=indptr[1:])
+            self._transpose = (indptr, rows[perm], perm)
+        return self._transpose
 
     @property
     def nnz(self) -> int:
@@ -243,7 +253,8 @@ class SparseLinear(_Linear):
         # owned by one loop iteration, so no scattered (and thread-unsafe) writes.
         dX = np.empty((self.in_features, dZ.shape[1]), dtype=self.dtype)
         spmm = kernels.spmm_parallel if self.parallel else kernels.spmm
-        spmm(self._t_indptr, self._t_indices, W.data[self._t_perm], dZ, dX)
+        t_indptr, t_rows, t_perm = self._transposed_index()
+        spmm(t_indptr, t_rows, W.data[t_perm], dZ, dX)
         return dX
 
     def dense_weight_gradient(self) -> np.ndarray:

@@ -26,10 +26,33 @@ SPARSE_TARGET_RULES = ("topk", "copy")
 
 
 def largest_k(magnitude: np.ndarray, k: int) -> np.ndarray:
-    """Mask of the ``k`` largest entries of ``magnitude``; ties go to the earlier position."""
-    keep = np.zeros(len(magnitude), dtype=bool)
-    keep[np.argsort(-magnitude, kind="stable")[:k]] = True
+    """Mask of the ``k`` largest entries of ``magnitude``, in ``O(n)`` (a partition, not a sort).
+
+    Ties at the threshold are broken deterministically (same input, same choice).
+    """
+    keep = np.ones(len(magnitude), dtype=bool)
+    n_drop = len(magnitude) - k
+    if n_drop > 0:
+        keep[np.argpartition(magnitude, n_drop - 1)[:n_drop]] = False
     return keep
+
+
+def merge_sorted(
+    positions_a: np.ndarray, values_a: np.ndarray, positions_b: np.ndarray, values_b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Union of two sorted, unique position lists; values at shared positions are added.
+
+    A stable sort of two concatenated sorted runs is a single merge (NumPy's timsort finds the
+    runs), so this costs ``O(n)``.
+    """
+    positions = np.concatenate([positions_a, positions_b])
+    values = np.concatenate([values_a, values_b])
+    order = np.argsort(positions, kind="stable")
+    positions, values = positions[order], values[order]
+    first = np.ones(len(positions), dtype=bool)
+    first[1:] = positions[1:] != positions[:-1]
+    starts = np.flatnonzero(first)
+    return positions[starts], np.add.reduceat(values, starts) if len(values) else values
 
 
 def soft_update(target, online, tau: float, rule: str = "topk") -> None:
@@ -68,10 +91,7 @@ def _soft_update_sparse(target: SparseLinear, online: SparseLinear, tau: float, 
         shared = t_pos[where] == o_pos if len(t_pos) else np.zeros(len(o_pos), dtype=bool)
         values[shared] += (1 - tau) * t_w.data[where[shared]]
     else:
-        positions = np.union1d(t_pos, o_pos)
-        values = np.zeros(len(positions), dtype=target.dtype)
-        values[np.searchsorted(positions, t_pos)] += (1 - tau) * t_w.data
-        values[np.searchsorted(positions, o_pos)] += tau * o_w.data
+        positions, values = merge_sorted(t_pos, (1 - tau) * t_w.data, o_pos, tau * o_w.data)
         keep = largest_k(np.abs(values), online.nnz)
         positions, values = positions[keep], values[keep]
     indptr, indices = csr_from_linear(positions, target.out_features, target.in_features)

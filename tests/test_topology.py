@@ -132,3 +132,15 @@ def test_unknown_rules_are_errors(rng):
         evolve_layer(layer, None, 0.1, rng, prune="random")
     with pytest.raises(ValueError, match="unknown grow rule"):
         evolve_layer(layer, None, 0.1, rng, grow="momentum")
+
+
+def test_input_gradient_is_exact_after_rewiring(rng):
+    """The transposed index used by backward is rebuilt for the new topology."""
+    layer = SparseLinear(30, 20, 0.3, rng, np.float64)
+    optimizer = Adam([layer])
+    for _ in range(3):
+        train_step(layer, optimizer, rng)
+        evolve_layer(layer, optimizer, 0.3, rng)
+        layer.forward(rng.standard_normal((30, 6)))
+        dZ = rng.standard_normal((20, 6))
+        np.testing.assert_allclose(layer.backward(dZ), layer.weight.toarray().T @ dZ, rtol=1e-12)
