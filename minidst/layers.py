@@ -12,9 +12,10 @@ Both compute ``Z = W @ X + b[:, None]`` on **feature-major** activations:
 connections**, and computing it costs ``O(nnz * batch)``, like the forward pass.
 
 The optimizer updates ``parameters()`` in place, so a layer's ``weight.data`` is the single
-source of truth for its values. Pitfall: SciPy arithmetic on sparse matrices (``A + B``,
-``A.multiply(B)``) silently drops stored zeros, and a regrown connection starts at exactly zero,
-so never rebuild a weight through SciPy arithmetic; change topology with :meth:`set_topology`.
+source of truth for its values. Pitfall: SciPy arithmetic between two sparse matrices
+(``A + B``, ``A.multiply(B)``) silently drops stored zeros, and a regrown connection starts at
+exactly zero, so never rebuild a weight through SciPy arithmetic; change topology with
+:meth:`set_topology`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,429 @@
+# %% [markdown]
+# # Chapter 3: Making it fast
+#
+# Chapter 2 wrote a sparse layer in NumPy. It is correct, and it does the right *amount* of work,
+# `nnz * batch` multiply-adds per product, but it does that work slowly: a Python loop over rows
+# costs microseconds per iteration, and NumPy's fancy indexing copies every gathered row. A dense
+# `W @ X`, meanwhile, calls a BLAS library that has been tuned for decades. If the sparse layer is
+# slower than the dense one it replaces, the FLOPs saved in chapter 1 are only a number in a table.
+#
+# This chapter follows the route that minidst's kernels took, in the order that keeps you honest:
+#
+# 1. start from a slow, obvious **reference** in NumPy;
+# 2. write compiled **Numba** kernels as plain loops;
+# 3. **check** them against the reference and the dense product *before* timing anything;
+# 4. **time** them against dense BLAS and explain what made the difference.
+#
+# All timings below are from your machine and will differ from anyone else's. The reasoning does
+# not.
+
+# %% [markdown]
+# First, a fair fight. minidst's kernels run on one core by default, so we ask BLAS to use one
+# thread too. The setting must be made before NumPy is imported (in a notebook: restart the kernel
+# first), which is why this cell comes before the imports.
+
+# %%
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+# %%
+import inspect
+import math
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # write PNG files, never open a window
+import matplotlib.pyplot as plt
+import numpy as np
+from numba import njit
+
+from minidst import SparseLinear, kernels
+
+QUICK = os.environ.get("MINIDST_QUICK") == "1"
+OUT = Path(os.environ.get("MINIDST_OUT", "runs/chapters"))
+OUT.mkdir(parents=True, exist_ok=True)
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## Compile time comes first
+#
+# Numba compiles a function to machine code the first time it is called with a given combination
+# of argument types (float32 and float64 are separate compilations). minidst's kernels are
+# declared with `cache=True`, so the machine code is also written to disk next to the source and
+# later runs load it instead of compiling again. `kernels.warmup()` calls every kernel once for
+# both float types, so that compile (or load) time is paid here and not inside our first
+# measurement. On a fresh checkout it takes seconds; once cached, a fraction of a second.
+
+# %%
+start = time.perf_counter()
+kernels.warmup()
+print(f"kernels.warmup(): {time.perf_counter() - start:.2f} s")
+
+# %% [markdown]
+# ## The references
+#
+# Each kernel in `minidst/kernels.py` sits beside a plain-NumPy twin, the code of chapter 2:
+
+# %%
+print(inspect.getsource(kernels.spmm_reference))
+print(inspect.getsource(kernels.sddmm_reference))
+
+# %% [markdown]
+# ## A first compiled version: plain loops
+#
+# Numba compiles a subset of Python working on NumPy arrays. Loops that would crawl in Python run
+# at the speed of C, so the kernels can be written as the loop nests they are. Here is the most
+# direct version of both products, one stored weight at a time, with no tricks. Remember the layout
+# from chapter 2: activations are feature-major, so `X[indices[k]]` and `out[r]` are contiguous
+# rows of length `batch`, and the innermost loop walks them with unit stride.
+
+
+# %%
+@njit
+def spmm_simple(indptr, indices, data, X, out):
+    """out = W @ X, one stored weight per pass over the output row."""
+    batch = X.shape[1]
+    for r in range(out.shape[0]):
+        z = out[r]
+        z[:] = 0
+        for k in range(indptr[r], indptr[r + 1]):
+            a = data[k]
+            x = X[indices[k]]
+            for j in range(batch):
+                z[j] += a * x[j]
+
+
+@njit
+def sddmm_simple(indptr, indices, dZ, X, out):
+    """out[k] = dZ[row_k] . X[indices[k]], each dot product summed strictly left to right."""
+    batch = X.shape[1]
+    for r in range(dZ.shape[0]):
+        dz = dZ[r]
+        for k in range(indptr[r], indptr[r + 1]):
+            x = X[indices[k]]
+            s = dz.dtype.type(0)
+            for j in range(batch):
+                s += dz[j] * x[j]
+            out[k] = s
+
+
+# %% [markdown]
+# ## Check before you time
+#
+# A fast wrong kernel is worse than a slow right one, so every kernel is compared with the
+# reference and with the dense product first. We use a random 256 x 256 layer topology (drawn by a
+# `SparseLinear`) in float32, the dtype used for training. The compiled kernels add the same
+# products in a different order than NumPy does, so we compare with a float32 tolerance, not `==`.
+# The first call of each `spmm_simple`/`sddmm_simple` also compiles it; we time that call to see
+# what compilation costs.
+
+# %%
+n, batch = (128, 64) if QUICK else (256, 256)
+layer = SparseLinear(n, n, density=0.1, rng=rng)
+W = layer.weight
+indptr, indices, data = W.indptr, W.indices, W.data
+X = rng.standard_normal((n, batch)).astype(np.float32)
+dZ = rng.standard_normal((n, batch)).astype(np.float32)
+
+expected_out = kernels.spmm_reference(indptr, indices, data, X)
+expected_grad = kernels.sddmm_reference(indptr, indices, dZ, X)
+rows = np.repeat(np.arange(n), np.diff(indptr))
+dense_out = W.toarray() @ X
+dense_grad = (dZ @ X.T)[rows, indices]
+
+out = np.empty((n, batch), dtype=np.float32)
+grad = np.empty(W.nnz, dtype=np.float32)
+start = time.perf_counter()
+spmm_simple(indptr, indices, data, X, out)
+sddmm_simple(indptr, indices, dZ, X, grad)
+print(f"first call of the two simple kernels (compiles them): {time.perf_counter() - start:.2f} s")
+
+
+def check(name, got, expected, dense):
+    tol = dict(rtol=1e-4, atol=1e-4)
+    assert np.allclose(got, expected, **tol) and np.allclose(got, dense, **tol), name
+    print(
+        f"{name:14s} max |difference| vs reference {np.abs(got - expected).max():.1e}, "
+        f"vs dense {np.abs(got - dense).max():.1e}"
+    )
+
+
+check("spmm_simple", out, expected_out, dense_out)
+check("sddmm_simple", grad, expected_grad, dense_grad)
+kernels.spmm(indptr, indices, data, X, out)
+check("kernels.spmm", out, expected_out, dense_out)
+kernels.sddmm(indptr, indices, dZ, X, grad)
+check("kernels.sddmm", grad, expected_grad, dense_grad)
+
+# %% [markdown]
+# ## Timing, done carefully
+#
+# Three rules for timing small kernels:
+#
+# * use `time.perf_counter()`, the highest-resolution clock Python offers;
+# * call the function once before timing, so compilation and cold caches are not measured;
+# * repeat, and keep the **best** time. Noise (other programs, interrupts, frequency changes)
+#   only ever makes a run slower, so the minimum is the most repeatable estimate of what the code
+#   itself costs.
+#
+# We report time and **GFLOP/s**, counting only the useful FLOPs of chapter 1: `2 * nnz * batch`
+# for a sparse product, `2 * n * n * batch` for a dense one.
+
+# %%
+repeats = 3 if QUICK else 25
+
+
+def best_time(fn, repeats=repeats):
+    fn()  # warm up: compile, fill caches
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+# %% [markdown]
+# A first look at one density, 10%: the NumPy reference, the simple Numba loops, and dense BLAS.
+
+# %%
+W_dense = W.toarray()
+flops_sparse = 2 * W.nnz * batch
+flops_dense = 2 * n * n * batch
+first_look = {
+    "NumPy reference": (lambda: kernels.spmm_reference(indptr, indices, data, X), flops_sparse),
+    "spmm_simple": (lambda: spmm_simple(indptr, indices, data, X, out), flops_sparse),
+    "kernels.spmm": (lambda: kernels.spmm(indptr, indices, data, X, out), flops_sparse),
+    "dense BLAS W @ X": (lambda: W_dense @ X, flops_dense),
+}
+print(f"{n} x {n} layer, density {W.nnz / n**2:.3f}, batch {batch}, float32, one thread")
+for name, (fn, flops) in first_look.items():
+    seconds = best_time(fn)
+    print(f"  {name:24s} {seconds * 1e3:8.3f} ms  {flops / seconds / 1e9:6.1f} GFLOP/s")
+
+# %% [markdown]
+# Compiling the loops is worth a large factor over the NumPy reference. The Python loop over rows
+# is gone, and so are the temporary arrays that `X[indices[start:end]]` created. minidst's own
+# kernel goes further than `spmm_simple`. Here is its loop nest (from `kernels._spmm_row`):
+#
+# ```
+# out[r, :] = 0
+# for k in indptr[r] .. indptr[r+1], 8 at a time:
+#     out[r, :] += data[k] * X[indices[k], :] + ... + data[k+7] * X[indices[k+7], :]
+# then 4 at a time, then 1 at a time for what is left
+# ```
+#
+# `spmm_simple` reads and writes the whole output row `out[r]` once for *every* stored weight: each
+# multiply-add comes with a load and a store of `z[j]`. Handling 8 stored weights per pass loads
+# and stores the row once per 8 multiply-adds, and the 8 independent input rows keep the CPU's
+# vector units busy. The table above shows what that is worth on your machine (on this project's
+# machine: about 26 GFLOP/s for `spmm_simple` against 48 for `kernels.spmm`).
+#
+# The second ingredient is a compiler flag. Both minidst kernels are compiled with
+# `fastmath={"reassoc", "contract"}`:
+#
+# * `contract` lets the compiler fuse a multiply and an add into one *fused multiply-add*
+#   instruction (one rounding instead of two);
+# * `reassoc` lets it reorder a sum. This matters enormously for the weight gradient. A dot
+#   product `s += dz[j] * x[j]` summed strictly left to right is a chain: each addition waits for
+#   the previous one, so it cannot use the vector lanes. Allowed to reassociate, the compiler
+#   keeps, say, 16 partial sums in a vector register and adds them up at the end.
+#   `sddmm_simple` above was compiled without the flag; the next measurement shows the price.
+#
+# Reassociation changes the *rounding* of a sum, not its value in exact arithmetic. The order is
+# fixed when the kernel is compiled, so results are still identical from run to run: they differ
+# from the strict left-to-right reference only by rounding, which is why every comparison in this
+# course uses a tolerance.
+
+# %% [markdown]
+# ### Why never `fastmath=True`
+#
+# `fastmath=True` switches on *all* of LLVM's fast-math flags, including `nnan` and `ninf`: "assume
+# no value is ever NaN or infinite". The compiler may then delete every NaN check as dead code. A
+# training run that diverges produces NaNs, and that is exactly when you need the checks. A small
+# demonstration: a sum that skips NaN entries, compiled three ways.
+
+
+# %%
+def sum_skipping_nan(values):
+    total = 0.0
+    for v in values:
+        if not math.isnan(v):
+            total += v
+    return total
+
+
+values = np.array([1.0, np.nan, 2.0])
+print("plain njit:                         ", njit(sum_skipping_nan)(values))
+print(
+    "fastmath={'reassoc', 'contract'}:   ",
+    njit(fastmath={"reassoc", "contract"})(sum_skipping_nan)(values),
+)
+print("fastmath=True:                      ", njit(fastmath=True)(sum_skipping_nan)(values))
+
+# %% [markdown]
+# With `fastmath=True` the `isnan` test was compiled away and the NaN leaked into the sum.
+# `minidst.kernels.FASTMATH` holds the only flags the library allows:
+
+# %%
+print("kernels.FASTMATH =", sorted(kernels.FASTMATH))
+
+# %% [markdown]
+# ## Sparse kernels against dense BLAS, across densities
+#
+# Now the real question: at which densities is a sparse layer faster than a dense one? For every
+# density we draw a topology and time four products: the forward `W @ X` with `kernels.spmm`, the
+# weight gradient with `kernels.sddmm` and with the strict-order `sddmm_simple`, and, for
+# comparison, the dense `W @ X` that BLAS computes in the same time whatever the density.
+
+
+# %%
+def time_kernels(Wd):
+    """Best times of kernels.spmm, kernels.sddmm and sddmm_simple for the CSR matrix Wd."""
+    ip, ix, dt = Wd.indptr, Wd.indices, Wd.data
+    g = np.empty(Wd.nnz, dtype=np.float32)
+    return [
+        best_time(lambda: kernels.spmm(ip, ix, dt, X, out)),
+        best_time(lambda: kernels.sddmm(ip, ix, dZ, X, g)),
+        best_time(lambda: sddmm_simple(ip, ix, dZ, X, g)),
+    ]
+
+
+densities = [0.05, 0.5] if QUICK else [0.02, 0.05, 0.1, 0.156, 0.25, 0.5, 0.75, 1.0]
+t_dense = best_time(lambda: W_dense @ X)
+results = {"kernels.spmm": [], "kernels.sddmm": [], "sddmm_simple (strict order)": []}
+print(
+    f"{n} x {n}, batch {batch}: dense BLAS W @ X takes {t_dense * 1e3:.3f} ms "
+    f"({flops_dense / t_dense / 1e9:.1f} GFLOP/s)\n"
+)
+print(
+    f"{'density':>8s} {'nnz':>7s} | {'spmm ms':>8s} {'GF/s':>6s} | {'sddmm ms':>9s} {'GF/s':>6s}"
+    f" | {'strict ms':>9s} {'GF/s':>6s} | {'spmm/dense':>10s}"
+)
+for density in densities:
+    Wd = SparseLinear(n, n, density, rng).weight
+    times = time_kernels(Wd)
+    flops = 2 * Wd.nnz * batch
+    for key, seconds in zip(results, times):
+        results[key].append(seconds)
+    print(
+        f"{density:8.3f} {Wd.nnz:7d} | {times[0] * 1e3:8.3f} {flops / times[0] / 1e9:6.1f} | "
+        f"{times[1] * 1e3:9.3f} {flops / times[1] / 1e9:6.1f} | "
+        f"{times[2] * 1e3:9.3f} {flops / times[2] / 1e9:6.1f} | {times[0] / t_dense:10.2f}"
+    )
+
+# %%
+fig, (ax_time, ax_rate) = plt.subplots(1, 2, figsize=(11, 4.2))
+for (name, seconds), marker in zip(results.items(), "osv"):
+    seconds = np.array(seconds)
+    flops = 2 * np.round(np.array(densities) * n * n) * batch
+    ax_time.plot(densities, seconds * 1e3, marker + "-", label=name)
+    ax_rate.plot(densities, flops / seconds / 1e9, marker + "-", label=name)
+ax_time.axhline(t_dense * 1e3, color="k", linestyle="--", label="dense BLAS W @ X")
+ax_rate.axhline(flops_dense / t_dense / 1e9, color="k", linestyle="--", label="dense BLAS W @ X")
+ax_time.set_xlabel("density")
+ax_time.set_ylabel(f"time per product (ms, best of {repeats})")
+ax_time.set_yscale("log")
+ax_time.set_title("Time: below the dashed line, sparse wins")
+ax_rate.set_xlabel("density")
+ax_rate.set_ylabel("useful GFLOP/s (2 nnz batch / time)")
+ax_rate.set_title("Throughput")
+ax_time.legend(fontsize=8, loc="lower right")
+fig.suptitle(f"{n} x {n} layer, batch {batch}, float32, one thread")
+fig.tight_layout()
+path = OUT / "03_kernel_timing.png"
+fig.savefig(path, dpi=120)
+plt.close(fig)
+print("saved", path)
+
+# %% [markdown]
+# How to read the two panels:
+#
+# * **Throughput.** The sparse kernels run at a roughly constant rate, whatever the density:
+#   their work is proportional to `nnz`, so their time is too. Dense BLAS runs at a higher rate,
+#   typically two to three times that of the sparse kernels, because it can reuse every value it
+#   loads many times from registers and cache, while a sparse kernel must follow `indices` to
+#   scattered rows. On this project's machine: dense about 95-120 GFLOP/s, the sparse kernels about
+#   40-65.
+# * **Time.** Sparse time falls in proportion to the density; dense time does not move. The
+#   crossing point is where the density equals the ratio of the two rates, around density
+#   0.3-0.5. At the paper's hidden-layer density of 0.5, sparse compute is about break-even with
+#   dense; at 90% sparsity and beyond it wins clearly, as the FLOP count says it should.
+# * **The strict-order SDDMM** is the cost of forbidding reassociation: roughly an order of
+#   magnitude slower than `kernels.sddmm` for the same arithmetic.
+
+# %% [markdown]
+# ## Threads: the parallel variants are bitwise identical
+#
+# Each kernel has a `*_parallel` twin that splits the rows over Numba's threads with `prange`. Every
+# output element is computed by exactly one thread, running the same per-row code as the serial
+# kernel, so the results are not just close but *bitwise* identical, for any number of threads. (A
+# parallel *reduction*, where threads add into a shared sum, would not be: the order of the
+# additions would depend on scheduling.)
+
+# %%
+out_serial, out_parallel = np.empty_like(out), np.empty_like(out)
+kernels.spmm(indptr, indices, data, X, out_serial)
+kernels.spmm_parallel(indptr, indices, data, X, out_parallel)
+grad_serial, grad_parallel = np.empty_like(grad), np.empty_like(grad)
+kernels.sddmm(indptr, indices, dZ, X, grad_serial)
+kernels.sddmm_parallel(indptr, indices, dZ, X, grad_parallel)
+print("spmm  serial == parallel, bit for bit:", np.array_equal(out_serial, out_parallel))
+print("sddmm serial == parallel, bit for bit:", np.array_equal(grad_serial, grad_parallel))
+assert np.array_equal(out_serial, out_parallel) and np.array_equal(grad_serial, grad_parallel)
+
+t_serial = best_time(lambda: kernels.spmm(indptr, indices, data, X, out))
+t_parallel = best_time(lambda: kernels.spmm_parallel(indptr, indices, data, X, out))
+print(f"spmm at density 0.1: serial {t_serial * 1e3:.3f} ms, parallel {t_parallel * 1e3:.3f} ms")
+
+# %% [markdown]
+# Whether threads help depends on the machine, on what else it is doing, and on the layer width.
+# A 256-wide product takes well under a millisecond, so the fixed cost of waking threads and
+# handing them rows is a large share of it. Worse, a parallel kernel is only as fast as its slowest
+# thread: if another program is busy on one of the cores, a thread may wait for a whole scheduler
+# time slice, milliseconds, before it runs at all. On this project's 2-core machine the parallel
+# forward kernel at 256 wide was about 2x faster than the serial one when both cores were idle, and
+# anywhere from 4x to 60x *slower* while another program was running; multithreaded BLAS behaved
+# the same way. That is why serial is minidst's default and threads are an opt-in
+# (`SparseLinear(..., parallel=True)`) for wide layers on machines with idle cores.
+
+# %% [markdown]
+# ## Summary
+#
+# * Write the slow obvious reference first; check every fast kernel against it and against the
+#   dense product before timing it, with a float tolerance.
+# * Time with `time.perf_counter`, after a warm-up call, and keep the best of several repeats. Pay
+#   Numba's compile time up front (`kernels.warmup()`; `cache=True` stores machine code on disk).
+# * Feature-major activations make every stored weight touch contiguous rows of length `batch`, so
+#   the innermost loop vectorises.
+# * Handling 8 stored weights per pass over the output row cuts loads and stores of the output
+#   eightfold. `fastmath={"reassoc", "contract"}` allows fused multiply-adds and vectorised dot
+#   products; without `reassoc` the weight gradient runs several times slower.
+# * Never `fastmath=True`: its `nnan`/`ninf` flags delete NaN checks.
+# * Sparse kernels run at a roughly constant rate, below dense BLAS's; their time falls with the
+#   density. At density 0.5 sparse is about break-even, at density 0.1 or below it wins clearly.
+# * The parallel variants are bitwise identical to the serial ones and only pay off for wide layers.
+#   Timings differ from machine to machine: measure on yours.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Write `spmm_batch_major`, the forward kernel for activations of shape `(batch, features)`
+#    (`X[:, indices[k]]` instead of `X[indices[k]]`), check it, and time it against `kernels.spmm`.
+#    How large is the factor on your machine?
+# 2. Modify `spmm_simple` to handle 2 and then 4 stored weights per pass. Plot GFLOP/s against the
+#    number of weights per pass. Where does it stop helping, and why might it?
+# 3. Compile `sddmm_simple` with `fastmath={"reassoc"}` only, then `{"contract"}` only. Which flag
+#    brings the speed back? Compare the results with the strict version: how many bits of the
+#    float32 mantissa differ, typically?
+# 4. Repeat the density sweep for a 1024 x 1024 layer, and for batch 100 instead of 256 (the paper's
+#    TD3 batch). How do the crossing density and the kernels' GFLOP/s change? Then time
+#    `kernels.spmm_parallel` against `kernels.spmm` at 1024 wide.
+# 5. Time a whole training step of one layer, `layer.forward(X)` then `layer.backward(dZ)`, for a
+#    `SparseLinear` at the paper's densities (0.5 and 0.156) and for a `DenseLinear`. Is the ratio
+#    what the three products measured above predict?
