@@ -25,7 +25,8 @@ Speed notes (measured on a 2-core AVX-512 machine; see ``benchmarks/kernels.py``
   the dot products of ``sddmm`` be split over vector lanes (a strict left-to-right float sum
   cannot vectorise and runs ~15x slower). The order is fixed at compile time, so results are
   identical run to run and for any thread count; they differ from the strict-order reference by
-  rounding only. Pitfall: never use ``fastmath=True``; it includes ``nnan``/``ninf``, which lets
+  rounding only. Pitfall: never switch on all of fast-math (the ``True`` setting); it includes
+  ``nnan``/``ninf``, which lets
   the compiler delete NaN checks.
 * Each kernel has a ``*_parallel`` variant (rows split over Numba threads). Every output element
   is computed by exactly one thread with the same per-row code, so results are bitwise identical
