@@ -26,8 +26,7 @@ Speed notes (measured on a 2-core AVX-512 machine; see ``benchmarks/kernels.py``
   cannot vectorise and runs ~15x slower). The order is fixed at compile time, so results are
   identical run to run and for any thread count; they differ from the strict-order reference by
   rounding only. Pitfall: never switch on all of fast-math (the ``True`` setting); it includes
-  ``nnan``/``ninf``, which lets
-  the compiler delete NaN checks.
+  ``nnan``/``ninf``, which lets the compiler delete NaN checks.
 * Each kernel has a ``*_parallel`` variant (rows split over Numba threads). Every output element
   is computed by exactly one thread with the same per-row code, so results are bitwise identical
   to the serial kernel. It only pays off for wide layers; serial is the default.
