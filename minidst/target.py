@@ -96,8 +96,3 @@ def _soft_update_sparse(target: SparseLinear, online: SparseLinear, tau: float, 
         positions, values = positions[keep], values[keep]
     indptr, indices = csr_from_linear(positions, target.out_features, target.in_features)
     target.set_topology(indptr, indices, values.astype(target.dtype))
-
-
-def copy_network(target, online) -> None:
-    """Make ``target`` an exact copy of ``online`` (values and topology), e.g. at the start."""
-    soft_update(target, online, 1.0, "copy")

@@ -122,21 +122,23 @@ def grow_by_gradient(occupied: np.ndarray, dense_gradient: np.ndarray, count: in
 # --------------------------------------------------------------------------------------------
 # 3. Rebuild
 # --------------------------------------------------------------------------------------------
-def rebuild_csr(layer: SparseLinear, keep: np.ndarray, grown: np.ndarray) -> np.ndarray:
+def rebuild_csr(
+    layer: SparseLinear, positions: np.ndarray, keep: np.ndarray, grown: np.ndarray
+) -> np.ndarray:
     """Install survivors (``keep``) plus new connections at ``grown`` (value 0) in ``layer``.
+
+    ``positions``: the linear positions of ``layer``'s current stored entries.
 
     Returns ``source`` ``(new_nnz,)``: for each new stored entry, its index in the old
     ``weight.data``, or -1 if it was just grown.
     """
-    W = layer.weight
-    positions = linear_from_csr(W.indptr, W.indices, layer.in_features)
     linear = np.concatenate([positions[keep], grown])
     source = np.concatenate([np.flatnonzero(keep), np.full(len(grown), -1)])
     order = np.argsort(linear, kind="stable")
     linear, source = linear[order], source[order]
     if np.any(np.diff(linear) == 0):
         raise ValueError("a grown position is already occupied")
-    data = np.where(source >= 0, W.data[source], 0).astype(layer.dtype)
+    data = np.where(source >= 0, layer.weight.data[source], 0).astype(layer.dtype)
     indptr, indices = csr_from_linear(linear, layer.out_features, layer.in_features)
     layer.set_topology(indptr, indices, data)
     return source
@@ -179,7 +181,7 @@ def evolve_layer(
     else:
         raise ValueError(f"unknown grow rule {grow!r}; use 'random' or 'gradient'")
     regrown_same = int(np.isin(grown, positions[~keep]).sum())
-    source = rebuild_csr(layer, keep, grown)
+    source = rebuild_csr(layer, positions, keep, grown)
     if optimizer is not None:
         optimizer.remap(layer, source)
     return {"pruned": n_pruned, "grown": len(grown), "regrown_same": regrown_same}
