@@ -116,16 +116,20 @@ class DenseLinear(_Linear):
         self._input = X
         return self.weight @ X + self.bias[:, None]
 
-    def backward(self, dZ: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+    def backward(
+        self, dZ: np.ndarray, input_grad: bool = True, param_grads: bool = True
+    ) -> np.ndarray | None:
         """``dZ`` ``(out, batch)`` -> ``dX = W.T @ dZ`` ``(in, batch)`` (None if not wanted).
 
-        Sets ``weight_grad = dZ @ X.T`` and ``bias_grad = dZ.sum(axis=1)``.
+        Sets ``weight_grad = dZ @ X.T`` and ``bias_grad = dZ.sum(axis=1)``, unless
+        ``param_grads`` is False (a pass that only routes gradient to the input).
         """
         if self._input is None:
             raise RuntimeError(f"{self}: backward() called before forward()")
         self._check_input(dZ, "output gradient", self.out_features)
-        np.matmul(dZ, self._input.T, out=self.weight_grad)
-        np.sum(dZ, axis=1, out=self.bias_grad)
+        if param_grads:
+            np.matmul(dZ, self._input.T, out=self.weight_grad)
+            np.sum(dZ, axis=1, out=self.bias_grad)
         return self.weight.T @ dZ if input_grad else None
 
 
@@ -166,7 +170,7 @@ class SparseLinear(_Linear):
         data, self.bias = init_values(indptr, in_features, rng, self.dtype, init)
         self.bias_grad = np.zeros_like(self.bias)
         self._input: np.ndarray | None = None
-        self._grad_output: np.ndarray | None = None
+        self._last_gradient_pass: tuple[np.ndarray, np.ndarray] | None = None
         self.set_topology(indptr, indices, data)
 
     def __repr__(self) -> str:
@@ -234,20 +238,23 @@ class SparseLinear(_Linear):
         Z += self.bias[:, None]
         return Z
 
-    def backward(self, dZ: np.ndarray, input_grad: bool = True) -> np.ndarray | None:
+    def backward(
+        self, dZ: np.ndarray, input_grad: bool = True, param_grads: bool = True
+    ) -> np.ndarray | None:
         """``dZ`` ``(out, batch)`` -> ``dX = W.T @ dZ`` ``(in, batch)`` (None if not wanted).
 
         Sets ``weight_grad[k] = dZ[row_k] . X[col_k]`` for stored entries only, and
-        ``bias_grad = dZ.sum(axis=1)``.
+        ``bias_grad = dZ.sum(axis=1)``, unless ``param_grads`` is False.
         """
         if self._input is None:
             raise RuntimeError(f"{self}: backward() called before forward()")
         self._check_input(dZ, "output gradient", self.out_features)
-        self._grad_output = dZ
         W = self.weight
-        sddmm = kernels.sddmm_parallel if self.parallel else kernels.sddmm
-        sddmm(W.indptr, W.indices, dZ, self._input, self.weight_grad)
-        np.sum(dZ, axis=1, out=self.bias_grad)
+        if param_grads:
+            self._last_gradient_pass = (self._input, dZ)  # for dense_weight_gradient (RigL)
+            sddmm = kernels.sddmm_parallel if self.parallel else kernels.sddmm
+            sddmm(W.indptr, W.indices, dZ, self._input, self.weight_grad)
+            np.sum(dZ, axis=1, out=self.bias_grad)
         if not input_grad:
             return None
         # dX = W.T @ dZ is the forward kernel run on the transposed index: each row of dX is
@@ -264,6 +271,7 @@ class SparseLinear(_Linear):
         Only for gradient-based regrowth (RigL), once per topology update: it costs a dense
         product, so never call it per training step.
         """
-        if self._grad_output is None:
+        if self._last_gradient_pass is None:
             raise RuntimeError(f"{self}: no backward pass yet, so no gradient to regrow from")
-        return self._grad_output @ self._input.T
+        X, dZ = self._last_gradient_pass
+        return dZ @ X.T

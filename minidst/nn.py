@@ -156,11 +156,15 @@ class MLP:
             self._cache.append((Z, X))
         return X
 
-    def backward(self, dY: np.ndarray, input_grad: bool = False) -> np.ndarray | None:
+    def backward(
+        self, dY: np.ndarray, input_grad: bool = False, param_grads: bool = True
+    ) -> np.ndarray | None:
         """Backprop ``dY`` ``(n_L, batch)``; sets every layer's gradients.
 
         Returns ``d loss / d input`` ``(n_0, batch)`` if ``input_grad`` (a critic needs it for the
-        actor's loss), else None, which skips the first layer's input-gradient product.
+        actor's loss), else None, which skips the first layer's input-gradient product. With
+        ``param_grads=False`` the layers' gradients are left untouched: the pass only carries
+        the gradient through to the input (the critic inside the actor's loss).
         """
         if len(self._cache) != len(self.layers):
             raise RuntimeError("MLP.backward() called before forward()")
@@ -168,7 +172,9 @@ class MLP:
         for i in reversed(range(len(self.layers))):
             Z, Y = self._cache[i]
             dZ = self.activations[i].backward(Z, Y, dY)
-            dY = self.layers[i].backward(dZ, input_grad=input_grad or i > 0)
+            dY = self.layers[i].backward(
+                dZ, input_grad=input_grad or i > 0, param_grads=param_grads
+            )
         return dY
 
     def parameters(self) -> list[np.ndarray]:

@@ -11,48 +11,39 @@ two patterns, which has more than ``k`` entries. Two ways to bring it back to ``
 * ``"copy"`` (RLx2): the target takes the online topology; an entry the target did not have
   starts from ``tau * theta``.
 
-When both patterns are equal (the common case between topology updates) either rule is a plain
-element-wise average on ``weight.data``.
+When both patterns are equal either rule is a plain element-wise average on ``weight.data``.
+Otherwise the average runs on the union, built by one merge per row
+(:func:`minidst.kernels.polyak_union`), and ``"topk"`` drops the ``d`` smallest union entries,
+where ``d`` = the number of target entries the online layer lacks. Pitfall: with topk the patterns
+stay different for hundreds of steps after every topology update, so this path runs on most
+steps and must cost ``O(nnz)``, not a sort.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from minidst.kernels import FROM_BOTH, FROM_ONLINE, polyak_union
 from minidst.layers import DenseLinear, SparseLinear
-from minidst.sparsity import csr_from_linear, linear_from_csr
 
 SPARSE_TARGET_RULES = ("topk", "copy")
 
 
-def largest_k(magnitude: np.ndarray, k: int) -> np.ndarray:
-    """Mask of the ``k`` largest entries of ``magnitude``, in ``O(n)`` (a partition, not a sort).
+def smallest_to_drop(magnitude: np.ndarray, unshared: np.ndarray, n_drop: int) -> np.ndarray:
+    """Indices of the ``n_drop`` smallest entries of ``magnitude`` (ties: lowest index first).
 
-    Ties at the threshold are broken deterministically (same input, same choice).
+    ``unshared`` marks at least ``n_drop`` entries (those in only one of the two patterns); it
+    only makes the search fast and does not change the answer. Let ``bound`` be the
+    ``n_drop``-th smallest unshared magnitude: at least ``n_drop`` entries are ``<= bound``, so
+    every entry we drop is, and a stable sort of those few candidates finishes the job. Shared
+    entries are mostly large, so the candidates are few: ``O(n)`` instead of a full sort.
     """
-    keep = np.ones(len(magnitude), dtype=bool)
-    n_drop = len(magnitude) - k
-    if n_drop > 0:
-        keep[np.argpartition(magnitude, n_drop - 1)[:n_drop]] = False
-    return keep
-
-
-def merge_sorted(
-    positions_a: np.ndarray, values_a: np.ndarray, positions_b: np.ndarray, values_b: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Union of two sorted, unique position lists; values at shared positions are added.
-
-    A stable sort of two concatenated sorted runs is a single merge (NumPy's timsort finds the
-    runs), so this costs ``O(n)``.
-    """
-    positions = np.concatenate([positions_a, positions_b])
-    values = np.concatenate([values_a, values_b])
-    order = np.argsort(positions, kind="stable")
-    positions, values = positions[order], values[order]
-    first = np.ones(len(positions), dtype=bool)
-    first[1:] = positions[1:] != positions[:-1]
-    starts = np.flatnonzero(first)
-    return positions[starts], np.add.reduceat(values, starts) if len(values) else values
+    if n_drop <= 0:
+        return np.empty(0, dtype=np.int64)
+    bound = np.partition(magnitude[unshared], n_drop - 1)[n_drop - 1]
+    candidates = np.flatnonzero(magnitude <= bound)
+    order = np.argsort(magnitude[candidates], kind="stable")
+    return candidates[order[:n_drop]]
 
 
 def soft_update(target, online, tau: float, rule: str = "topk") -> None:
@@ -81,18 +72,23 @@ def _soft_update_sparse(target: SparseLinear, online: SparseLinear, tau: float, 
         t_w.data *= 1 - tau
         t_w.data += tau * o_w.data
         return
-    t_pos = linear_from_csr(t_w.indptr, t_w.indices, target.in_features)
-    o_pos = linear_from_csr(o_w.indptr, o_w.indices, online.in_features)
+    capacity = t_w.nnz + o_w.nnz
+    union = (
+        np.empty(target.out_features + 1, dtype=np.int32),
+        np.empty(capacity, dtype=np.int32),
+        np.empty(capacity, dtype=target.dtype),
+        np.empty(capacity, dtype=np.int8),
+    )
+    n = polyak_union(
+        t_w.indptr, t_w.indices, t_w.data, o_w.indptr, o_w.indices, o_w.data, tau, union
+    )
+    indptr, indices, values, origin = union[0], union[1][:n], union[2][:n], union[3][:n]
     if rule == "copy":
-        positions = o_pos
-        values = tau * o_w.data
-        # Where the target already has the position, add its share; elsewhere it starts at 0.
-        where = np.searchsorted(t_pos, o_pos).clip(max=len(t_pos) - 1)
-        shared = t_pos[where] == o_pos if len(t_pos) else np.zeros(len(o_pos), dtype=bool)
-        values[shared] += (1 - tau) * t_w.data[where[shared]]
+        # The online pattern: shared entries and the online-only ones (which start at tau * o).
+        keep = origin >= FROM_ONLINE
     else:
-        positions, values = merge_sorted(t_pos, (1 - tau) * t_w.data, o_pos, tau * o_w.data)
-        keep = largest_k(np.abs(values), online.nnz)
-        positions, values = positions[keep], values[keep]
-    indptr, indices = csr_from_linear(positions, target.out_features, target.in_features)
-    target.set_topology(indptr, indices, values.astype(target.dtype))
+        keep = np.ones(n, dtype=bool)
+        keep[smallest_to_drop(np.abs(values), origin != FROM_BOTH, n - online.nnz)] = False
+    # Row r's survivors are those among union entries indptr[r]:indptr[r+1] with keep set.
+    kept_before = np.concatenate([[0], np.cumsum(keep)]).astype(np.int32)
+    target.set_topology(kept_before[indptr], indices[keep], values[keep])

@@ -164,13 +164,15 @@ class TD3:
     def actor_loss(self, batch: dict[str, np.ndarray]) -> float:
         """``-mean Q_1(s, pi(s))``; backprops through critic 1 into the actor.
 
-        Only the actor is stepped afterwards: critic 1's parameter gradients from this pass are
-        overwritten by the next critic update before they are ever used.
+        Only the actor is stepped afterwards, so the pass through critic 1 skips its parameter
+        gradients and only carries ``dQ/d action`` back.
         """
         obs = batch["obs"]
         action = self._policy(self.actor, obs)
         q = self.critics[0].forward(np.concatenate([obs, action], axis=0))
-        d_input = self.critics[0].backward(np.full_like(q, -1.0 / q.size), input_grad=True)
+        d_input = self.critics[0].backward(
+            np.full_like(q, -1.0 / q.size), input_grad=True, param_grads=False
+        )
         # d/d(tanh output) = d/d(action) * max_action, since action = max_action * tanh(z).
         self.actor.backward(d_input[self.obs_dim :] * self.max_action)
         return -float(np.mean(q))

@@ -139,3 +139,40 @@ def test_adam_kernel_matches_reference(dtype, decoupled, rng):
                 rtol=1e-5 if dtype == np.float32 else 1e-12,
                 atol=1e-7 if dtype == np.float32 else 1e-14,
             )
+
+
+@settings(deadline=None, max_examples=60)
+@given(
+    st.integers(1, 30),
+    st.integers(1, 30),
+    st.sampled_from([0.0, 0.1, 0.4, 1.0]),
+    st.sampled_from([0.0, 0.1, 0.4, 1.0]),
+    st.sampled_from(DTYPES),
+    st.integers(0, 2**32 - 1),
+)
+def test_polyak_union_matches_reference(n_rows, n_cols, t_density, o_density, dtype, seed):
+    rng = np.random.default_rng(seed)
+    T = random_csr(n_rows, n_cols, t_density, rng, dtype)
+    O = random_csr(n_rows, n_cols, o_density, rng, dtype)
+    tau = 0.3
+    capacity = T.nnz + O.nnz
+    out = (
+        np.full(n_rows + 1, -1, np.int32),
+        np.full(capacity, -1, np.int32),
+        np.full(capacity, np.nan, dtype),
+        np.zeros(capacity, np.int8),
+    )
+    n = kernels.polyak_union(T.indptr, T.indices, T.data, O.indptr, O.indices, O.data, tau, out)
+    indptr, indices, data, origin = out[0], out[1][:n], out[2][:n], out[3][:n]
+    t_mask, o_mask = T.toarray() != 0, O.toarray() != 0  # random_csr stores no exact zeros
+    mask, values, ref_origin = kernels.polyak_union_reference(
+        T.toarray(), t_mask, O.toarray(), o_mask, tau
+    )
+    union = sp.csr_array((data, indices, indptr), shape=(n_rows, n_cols))
+    assert union.has_canonical_format and n == mask.sum()
+    rows, cols = np.nonzero(mask)  # row-major, the CSR order
+    np.testing.assert_array_equal(indices, cols)
+    np.testing.assert_array_equal(np.diff(indptr), np.bincount(rows, minlength=n_rows))
+    np.testing.assert_array_equal(origin, ref_origin[rows, cols])
+    # Same arithmetic in the same dtype as the reference: equal, not just close.
+    np.testing.assert_array_equal(data, values[rows, cols])

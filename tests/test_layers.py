@@ -178,3 +178,18 @@ def test_mlp_accepts_strided_batches(rng):
     out = net.forward(X[:, idx])
     np.testing.assert_array_equal(out, net.forward(np.ascontiguousarray(X[:, idx])))
     net.backward(np.asfortranarray(np.ones((2, 10), np.float32)))
+
+
+def test_input_only_backward_leaves_parameter_gradients_alone(rng):
+    net = MLP.build([5, 8, 8, 1], [0.5, 0.5, None], rng, dtype=np.float64)
+    X = rng.standard_normal((5, 4))
+    dY1, dY2 = rng.standard_normal((1, 4)), rng.standard_normal((1, 4))
+    net.forward(X)
+    expected = net.backward(dY2, input_grad=True)
+    net.forward(X)
+    net.backward(dY1)
+    saved = [g.copy() for g in net.gradients()]
+    routed = net.backward(dY2, input_grad=True, param_grads=False)
+    for before, after in zip(saved, net.gradients()):
+        np.testing.assert_array_equal(before, after)
+    np.testing.assert_array_equal(routed, expected)
