@@ -1,4 +1,9 @@
-"""The ``minidst`` command line.
+"""The ``minidst`` command line: ``train``, ``evaluate``, ``plot`` and ``demo``.
+
+``minidst train`` runs TD3, Static-TD3 or DS-TD3 (the default) on a gymnasium env (default
+HalfCheetah-v5) into a run directory; ``--resume DIR`` continues one exactly. ``minidst evaluate
+DIR`` scores a run's saved policy; ``minidst plot DIR ... --out FILE.png`` draws learning curves.
+Exit codes: 0 done, 1 training diverged, 2 bad input, 130 stopped by Ctrl-C.
 
 ``minidst demo`` trains three students of one architecture on a regression problem generated in
 NumPy - dense, static sparse (Erdős–Rényi, never rewired) and dynamic sparse (prune-and-regrow) -
@@ -8,8 +13,11 @@ and prints their test loss next to their parameter and FLOP counts.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -30,7 +38,9 @@ def _teacher_data(rng: np.random.Generator, n_inputs: int, n_samples: int):
     return X, teacher.forward(X)
 
 
-def run_demo(args: argparse.Namespace) -> None:
+def run_demo(args: argparse.Namespace) -> int:
+    if args.steps <= 0:
+        raise ValueError(f"--steps must be positive, got {args.steps}")
     rng = np.random.default_rng(args.seed)
     n_in, hidden = 32, args.hidden
     X, y = _teacher_data(rng, n_in, 6000)
@@ -72,11 +82,149 @@ def run_demo(args: argparse.Namespace) -> None:
         weights = count_parameters(net.layers)["weights"]
         mflops = training_flops(net.layers, batch=100) / 1e6
         print(f"{name:<16}{weights:>9}{mflops:>18.1f}{test_loss:>11.4f}{seconds:>9.1f}")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from minidst.config import TrainConfig
+    from minidst.train import Trainer, TrainingDiverged
+
+    out = None if args.quiet else sys.stdout
+    settings = {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(TrainConfig)
+        if hasattr(args, f.name)
+    }
+    if args.resume is not None:
+        fixed = sorted(set(settings) - {"steps"})
+        if fixed or args.run_dir is not None or args.overwrite:
+            given = ", ".join("--" + name.replace("_", "-") for name in fixed) or "--run-dir"
+            raise ValueError(
+                "--resume continues a run with its own settings; only --steps can change "
+                f"(got {given})"
+            )
+        trainer = Trainer.resume(args.resume, settings.get("steps"), out=out)
+        print(
+            f"resuming {args.resume} at step {trainer.step:,} of {trainer.config.steps:,}", file=out
+        )
+    else:
+        config = TrainConfig(**settings).validate()
+        run_dir = args.run_dir or Path("runs") / f"{config.env}_{config.algo}_seed{config.seed}"
+        trainer = Trainer.start(config, run_dir, overwrite=args.overwrite, out=out)
+        what = f"{config.algo} on {config.env}, {config.steps:,} steps, seed {config.seed}"
+        print(f"{what} -> {run_dir}", file=out)
+    try:
+        status = trainer.run()
+    except TrainingDiverged as error:
+        print(f"minidst: training diverged: {error}", file=sys.stderr)
+        return 1
+    if status == "interrupted":
+        hint = f"continue with: minidst train --resume {trainer.run_dir}"
+        print(f"stopped at step {trainer.step:,}; {hint}", file=sys.stderr)
+        return 130
+    print(f"done: {trainer.run_dir}", file=out)
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from minidst.checkpoint import CheckpointError, load_checkpoint
+    from minidst.config import TrainConfig
+    from minidst.envs import env_sizes, make_env
+    from minidst.train import build_agent, evaluate
+
+    run_dir = Path(args.run_dir)
+    try:
+        config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())["config"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{run_dir} holds no readable run (config.json: {error})") from None
+    state, meta = load_checkpoint(run_dir / "policy.npz")
+    if (meta.get("algo"), meta.get("env")) != (config.algo, config.env):
+        raise CheckpointError(f"{run_dir}/policy.npz is not this run's policy")
+    env = make_env(config.env)
+    agent = build_agent(config, *env_sizes(env), np.random.default_rng(config.seed))
+    try:
+        agent.actor.load_state_dict(state["actor"])
+    except (ValueError, TypeError, KeyError) as error:
+        raise CheckpointError(
+            f"{run_dir}/policy.npz does not fit the run's actor: {error}"
+        ) from None
+    seed = config.seed + 100 if args.seed is None else args.seed
+    returns = evaluate(agent, env, seed, args.episodes)
+    print(
+        f"{config.algo} on {config.env}, policy at step {meta['step']:,}: return "
+        f"{returns.mean():.1f} +- {returns.std():.1f} over {args.episodes} episodes "
+        f"(min {returns.min():.1f}, max {returns.max():.1f}; env seed {seed})"
+    )
+    return 0
+
+
+def run_plot(args: argparse.Namespace) -> int:
+    from minidst.plot import plot_runs
+
+    print(f"wrote {plot_runs(args.run_dirs, args.out)}")
+    return 0
+
+
+def _add_train_options(parser: argparse.ArgumentParser) -> None:
+    """One flag per :class:`~minidst.config.TrainConfig` field; an unset flag stays unset, so
+    ``--resume`` can tell which were given."""
+    from minidst.config import TrainConfig
+
+    defaults = TrainConfig()
+    for f in dataclasses.fields(TrainConfig):
+        default = getattr(defaults, f.name)
+        kind = f.metadata.get("type") or type(default)
+        options = {
+            "default": argparse.SUPPRESS,
+            "help": f"{f.metadata['help']} (default: {default})",
+        }
+        if f.name == "hidden":
+            options["type"] = _widths
+            options["help"] = f"{f.metadata['help']} (default: {','.join(map(str, default))})"
+        else:
+            options["type"] = kind
+        if "choices" in f.metadata:
+            options["choices"] = f.metadata["choices"]
+        parser.add_argument("--" + f.name.replace("_", "-"), **options)
+    parser.add_argument("--run-dir", help="run directory (default: runs/ENV_ALGO_seedSEED)")
+    parser.add_argument(
+        "--resume", metavar="DIR", help="continue the run in DIR from its checkpoint"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace a run already in --run-dir"
+    )
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def _widths(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected widths like 256,256, got {text!r}") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the usage is a --help away)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="minidst", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="minidst", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    train = commands.add_parser("train", help="train td3, static-td3 or ds-td3 on a gymnasium env")
+    _add_train_options(train)
+    train.set_defaults(run=run_train)
+    evaluate = commands.add_parser("evaluate", help="returns of a run's saved policy")
+    evaluate.add_argument("run_dir", help="a run directory")
+    evaluate.add_argument("--episodes", type=int, default=10, help="episodes (default: 10)")
+    evaluate.add_argument("--seed", type=int, help="env seed (default: the run's seed + 100)")
+    evaluate.set_defaults(run=run_evaluate)
+    plot = commands.add_parser("plot", help="learning curves of runs (IQM and bootstrap CI)")
+    plot.add_argument("run_dirs", nargs="+", help="run directories")
+    plot.add_argument("--out", required=True, help="image file to write, e.g. curves.png")
+    plot.set_defaults(run=run_plot)
     demo = commands.add_parser("demo", help="dense vs static vs dynamic sparse on a regression")
     demo.add_argument("--steps", type=int, default=3000, help="Adam steps per student")
     demo.add_argument("--seed", type=int, default=0, help="seed of the run's random generator")
@@ -93,18 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "steps", 1) <= 0:
-        print("minidst: error: --steps must be positive", file=sys.stderr)
-        return 2
     try:
-        args.run(args)
+        return args.run(args)
     except (ValueError, TypeError, OSError) as error:
         print(f"minidst: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("minidst: interrupted", file=sys.stderr)
+        print("\nminidst: interrupted (files written so far are kept)", file=sys.stderr)
         return 130
-    return 0
 
 
 if __name__ == "__main__":

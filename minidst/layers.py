@@ -75,6 +75,22 @@ class _Linear:
         """Gradients aligned with :meth:`parameters`."""
         return [self.weight_grad, self.bias_grad]
 
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """The arrays that define the layer (for checkpoints; not copied)."""
+        raise NotImplementedError
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        """Install arrays from :meth:`state_dict`; raises ValueError if they do not fit."""
+        raise NotImplementedError
+
+    def _load_bias(self, state: dict[str, np.ndarray]) -> None:
+        bias = np.asarray(state["bias"])
+        if bias.shape != self.bias.shape:
+            raise ValueError(
+                f"{self}: saved bias has shape {bias.shape}, expected {self.bias.shape}"
+            )
+        self.bias[...] = bias
+
 
 class DenseLinear(_Linear):
     """A dense layer ``Z = W @ X + b`` with the same interface as :class:`SparseLinear`.
@@ -109,6 +125,15 @@ class DenseLinear(_Linear):
 
     def parameters(self) -> list[np.ndarray]:
         return [self.weight, self.bias]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"weight": self.weight, "bias": self.bias}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        if "weight" not in state or np.shape(state["weight"]) != self.weight.shape:
+            raise ValueError(f"saved weights do not fit {self}")
+        self.weight[...] = state["weight"]
+        self._load_bias(state)
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """``X`` ``(in, batch)`` -> ``Z = W @ X + b`` ``(out, batch)``; keeps ``X`` for backward."""
@@ -225,6 +250,31 @@ class SparseLinear(_Linear):
 
     def parameters(self) -> list[np.ndarray]:
         return [self.weight.data, self.bias]
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        W = self.weight
+        return {"indptr": W.indptr, "indices": W.indices, "data": W.data, "bias": self.bias}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        if not {"indptr", "indices", "data"} <= set(state):
+            raise ValueError(f"saved arrays are not a sparse layer's, so they do not fit {self}")
+        data = np.asarray(state["data"])
+        if data.dtype != self.dtype:
+            raise ValueError(f"saved weights are {data.dtype}, but {self} is {self.dtype}")
+        indptr, indices = np.asarray(state["indptr"]), np.asarray(state["indices"])
+        # Saved files are untrusted input, and the kernels do not bounds-check: an index out of
+        # range would read outside the arrays. set_topology checks the rest (shape, dtype, order).
+        if (
+            indptr.ndim != 1
+            or len(indptr) != self.out_features + 1
+            or indptr[0] != 0
+            or indptr[-1] != len(indices)
+            or np.any(np.diff(indptr) < 0)
+            or (len(indices) and (indices.min() < 0 or indices.max() >= self.in_features))
+        ):
+            raise ValueError(f"saved sparse structure does not fit {self}")
+        self.set_topology(indptr, indices, data.copy())
+        self._load_bias(state)
 
     # ---- compute ----------------------------------------------------------------------------
     def forward(self, X: np.ndarray) -> np.ndarray:

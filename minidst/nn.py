@@ -180,5 +180,15 @@ class MLP:
     def parameters(self) -> list[np.ndarray]:
         return [p for layer in self.layers for p in layer.parameters()]
 
+    def state_dict(self) -> list[dict[str, np.ndarray]]:
+        """One :meth:`~minidst.layers.SparseLinear.state_dict` per layer."""
+        return [layer.state_dict() for layer in self.layers]
+
+    def load_state_dict(self, state: Sequence[dict[str, np.ndarray]]) -> None:
+        if len(state) != len(self.layers):
+            raise ValueError(f"saved network has {len(state)} layers, this one {len(self.layers)}")
+        for layer, layer_state in zip(self.layers, state):
+            layer.load_state_dict(layer_state)
+
     def gradients(self) -> list[np.ndarray]:
         return [g for layer in self.layers for g in layer.gradients()]

@@ -129,8 +129,12 @@ class Adam:
         return {"t": self.t, "m": self.m, "v": self.v}
 
     def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`. Load the layers first: the moments are checked against
+        the layers' current parameters (a topology may have changed the counts)."""
+        expected = [[p.shape for p in layer.parameters()] for layer in self.layers]
         for key in ("m", "v"):
-            for old, new in zip(getattr(self, key), state[key]):
-                if [a.shape for a in old] != [a.shape for a in new]:
-                    raise ValueError("optimizer state does not match the network's shapes")
-        self.t, self.m, self.v = int(state["t"]), state["m"], state["v"]
+            if [[np.shape(a) for a in moments] for moments in state[key]] != expected:
+                raise ValueError("optimizer state does not match the network's shapes")
+        self.t = int(state["t"])
+        self.m = [[np.asarray(a) for a in moments] for moments in state["m"]]
+        self.v = [[np.asarray(a) for a in moments] for moments in state["v"]]

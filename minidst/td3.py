@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from minidst.flops import forward_flops
 from minidst.layers import SparseLinear
 from minidst.nn import MLP, mse_loss
 from minidst.optim import Adam
@@ -114,6 +115,7 @@ class TD3:
             weight_decay=config.weight_decay,
         )
         self.iteration = 0
+        self.frozen = False  # set by freeze_topology(): no more rewiring
 
     # ---- acting -----------------------------------------------------------------------------
     def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
@@ -184,7 +186,11 @@ class TD3:
         # The DS-TD3 code rewires at iteration % 1000 == 2, which with policy delay 2 is also an
         # actor iteration. Each network is rewired right after its own optimizer step, so
         # gradient-based regrowth (RigL) sees that network's own loss gradient.
-        rewire = self.topology is not None and self.iteration % self.topology.update_every == 2
+        rewire = (
+            self.topology is not None
+            and not self.frozen
+            and self.iteration % self.topology.update_every == 2
+        )
         target = self.td_target(batch)
         loss, qs = self.critic_loss(batch, target)
         self.critic_optimizer.step()
@@ -215,8 +221,23 @@ class TD3:
             "critic2": (self.critics[1], self.critic_optimizer),
         }
 
-    def evolve_topology(self, names: list[str]) -> dict[str, float]:
-        """Prune and regrow every sparse layer of the named online networks."""
+    def all_networks(self) -> dict[str, MLP]:
+        """Online and target networks by name (what a checkpoint holds)."""
+        return {
+            "actor": self.actor,
+            "critic1": self.critics[0],
+            "critic2": self.critics[1],
+            "actor_target": self.actor_target,
+            "critic1_target": self.critic_targets[0],
+            "critic2_target": self.critic_targets[1],
+        }
+
+    # ---- topology ---------------------------------------------------------------------------
+    def evolve_topology(self, names: list[str], grow: str | None = None) -> dict[str, float]:
+        """Prune and regrow every sparse layer of the named online networks.
+
+        ``grow`` overrides the schedule's rule (``"none"`` prunes only, for the freeze).
+        """
         t = self.topology
         fraction = drop_fraction(t.drop_fraction, self.iteration, t.end_iteration, t.schedule)
         metrics = {"topology/drop_fraction": fraction}
@@ -224,8 +245,79 @@ class TD3:
             net, optimizer = self.networks()[name]
             for i, layer in enumerate(net.layers):
                 if isinstance(layer, SparseLinear):
-                    stats = evolve_layer(layer, optimizer, fraction, self.rng, t.prune, t.grow)
+                    stats = evolve_layer(
+                        layer, optimizer, fraction, self.rng, t.prune, grow or t.grow
+                    )
                     metrics[f"topology/{name}_l{i + 1}_pruned"] = stats["pruned"]
                     metrics[f"topology/{name}_l{i + 1}_regrown_same"] = stats["regrown_same"]
-                    metrics[f"topology/{name}_l{i + 1}_density"] = layer.density
         return metrics
+
+    def freeze_topology(self) -> dict[str, float]:
+        """End-of-training freeze (the paper's code): one last prune without regrowth, then the
+        topology stays fixed. Counts drop by the drop fraction; targets follow at their next
+        Polyak step."""
+        if self.topology is None or self.frozen:
+            return {}
+        metrics = self.evolve_topology(["actor", "critic1", "critic2"], grow="none")
+        self.frozen = True
+        return metrics
+
+    def layer_stats(self) -> dict[str, float]:
+        """Density of every online layer and the weight count of actor + critics."""
+        stats: dict[str, float] = {}
+        weights = dense_weights = 0
+        for name, (net, _) in self.networks().items():
+            for i, layer in enumerate(net.layers):
+                stats[f"topology/{name}_l{i + 1}_density"] = layer.density
+                weights += layer.nnz
+                dense_weights += layer.in_features * layer.out_features
+        stats["topology/weights"] = weights
+        stats["topology/sparsity"] = 1.0 - weights / dense_weights
+        return stats
+
+    def flops_per_iteration(self, batch_size: int) -> float:
+        """FLOPs of one training iteration, averaged over the policy delay (2 * nnz per sample
+        per forward pass, as in :mod:`minidst.flops`).
+
+        Critic step: target actor and both target critics forward, both critics forward and
+        backward (3x). Actor step, every ``policy_delay`` iterations: actor forward and backward
+        (3x), critic 1 forward and its input gradient only (2x).
+        """
+        critic_layers = [layer for critic in self.critics for layer in critic.layers]
+        target_layers = [
+            layer for net in (self.actor_target, *self.critic_targets) for layer in net.layers
+        ]
+        critic_step = forward_flops(target_layers) + 3 * forward_flops(critic_layers)
+        actor_step = 3 * forward_flops(self.actor.layers) + 2 * forward_flops(
+            self.critics[0].layers
+        )
+        return batch_size * (critic_step + actor_step / self.config.policy_delay)
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything that changes during training (arrays are not copied).
+
+        The run's generator ``self.rng`` is shared with the training loop, which saves it.
+        """
+        return {
+            "iteration": self.iteration,
+            "frozen": self.frozen,
+            "networks": {name: net.state_dict() for name, net in self.all_networks().items()},
+            "optimizers": {
+                "actor": self.actor_optimizer.state_dict(),
+                "critic": self.critic_optimizer.state_dict(),
+            },
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`; networks first, so the moments can be checked against
+        the restored topology."""
+        networks = self.all_networks()
+        if set(state["networks"]) != set(networks):
+            raise ValueError("saved networks are not a TD3 agent's")
+        for name, net in networks.items():
+            net.load_state_dict(state["networks"][name])
+        self.actor_optimizer.load_state_dict(state["optimizers"]["actor"])
+        self.critic_optimizer.load_state_dict(state["optimizers"]["critic"])
+        self.iteration = int(state["iteration"])
+        self.frozen = bool(state["frozen"])

@@ -159,8 +159,9 @@ def evolve_layer(
 
     Args:
         prune: ``"per-sign"`` (the paper's code) or ``"magnitude"``.
-        grow: ``"random"`` (SET, the paper) or ``"gradient"`` (RigL, uses the last batch's dense
-            gradient).
+        grow: ``"random"`` (SET, the paper), ``"gradient"`` (RigL, uses the last batch's dense
+            gradient), or ``"none"``: prune only (the end-of-training freeze of the paper's code,
+            the one update that changes the count).
         optimizer: an :class:`~minidst.optim.Adam` that optimises ``layer`` (or None).
 
     Returns ``{"pruned": n, "grown": n, "regrown_same": n}``; the last counts new connections that
@@ -178,8 +179,10 @@ def evolve_layer(
         grown = grow_random(survivors, n_total, n_pruned, rng)
     elif grow == "gradient":
         grown = grow_by_gradient(survivors, layer.dense_weight_gradient(), n_pruned)
+    elif grow == "none":
+        grown = np.empty(0, dtype=np.int64)
     else:
-        raise ValueError(f"unknown grow rule {grow!r}; use 'random' or 'gradient'")
+        raise ValueError(f"unknown grow rule {grow!r}; use 'random', 'gradient' or 'none'")
     regrown_same = int(np.isin(grown, positions[~keep]).sum())
     source = rebuild_csr(layer, positions, keep, grown)
     if optimizer is not None:

@@ -1,0 +1,178 @@
+"""Every setting of a training run, in one dataclass; the CLI flags are generated from it.
+
+The defaults are the DS-TD3 paper's (``../PAPER.md`` in the course notes): ``minidst train`` with
+no flags runs DS-TD3 on HalfCheetah-v5 for one million steps.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+
+from minidst.sparsity import check_sparsity
+from minidst.target import SPARSE_TARGET_RULES
+from minidst.topology import PRUNE_RULES
+
+ALGORITHMS = ("td3", "static-td3", "ds-td3")
+SCHEDULES = ("constant", "cosine")
+GROW_RULES = ("random", "gradient")
+
+
+def _help(text: str, **extra) -> dict:
+    return {"help": text, **extra}
+
+
+@dataclass
+class TrainConfig:
+    """One run's settings. ``metadata["help"]`` is the CLI help line of each field."""
+
+    # ---- what to run
+    algo: str = field(
+        default="ds-td3",
+        metadata=_help(
+            "td3 (dense), static-td3 (sparse, fixed) or ds-td3 (sparse, evolving)",
+            choices=ALGORITHMS,
+        ),
+    )
+    env: str = field(default="HalfCheetah-v5", metadata=_help("gymnasium environment id"))
+    steps: int = field(default=1_000_000, metadata=_help("environment steps in total"))
+    seed: int = field(default=0, metadata=_help("seed of the run (eval env: seed + 100)"))
+    # ---- data collection and evaluation
+    start_steps: int = field(
+        default=25_000, metadata=_help("initial steps with uniform random actions, no training")
+    )
+    buffer_size: int = field(default=1_000_000, metadata=_help("replay buffer capacity"))
+    eval_every: int = field(default=5_000, metadata=_help("steps between evaluations"))
+    eval_episodes: int = field(default=10, metadata=_help("deterministic episodes per evaluation"))
+    # ---- TD3
+    batch_size: int = field(default=100, metadata=_help("minibatch size per update"))
+    hidden: tuple[int, ...] = field(
+        default=(256, 256), metadata=_help("hidden layer widths, e.g. 256,256")
+    )
+    lr: float = field(default=1e-3, metadata=_help("Adam learning rate"))
+    weight_decay: float = field(default=2e-4, metadata=_help("L2 weight decay (added to grads)"))
+    gamma: float = field(default=0.99, metadata=_help("discount factor"))
+    tau: float = field(default=0.005, metadata=_help("Polyak rate of the target networks"))
+    policy_delay: int = field(default=2, metadata=_help("critic updates per actor update"))
+    policy_noise: float = field(default=0.2, metadata=_help("target smoothing noise (x max)"))
+    noise_clip: float = field(default=0.5, metadata=_help("clip of that noise (x max action)"))
+    exploration_noise: float = field(
+        default=0.1, metadata=_help("Gaussian exploration noise (x max action)")
+    )
+    # ---- sparsity (static-td3, ds-td3)
+    sparsity: float | None = field(
+        default=None,
+        metadata=_help(
+            "global weight sparsity per network with ERK layer densities (e.g. 0.9); "
+            "default: the paper's Erdős–Rényi lambdas",
+            type=float,
+        ),
+    )
+    lambda1: float | None = field(
+        default=None,
+        metadata=_help(
+            "Erdős–Rényi lambda of the first layer (default: the paper's per env)", type=float
+        ),
+    )
+    lambda2: float = field(default=64.0, metadata=_help("Erdős–Rényi lambda of hidden layers"))
+    # ---- topology evolution (ds-td3)
+    update_every: int = field(
+        default=1000, metadata=_help("training iterations between topology updates")
+    )
+    drop_fraction: float = field(default=0.05, metadata=_help("zeta: fraction pruned and regrown"))
+    schedule: str = field(
+        default="constant", metadata=_help("drop fraction schedule", choices=SCHEDULES)
+    )
+    prune: str = field(default="per-sign", metadata=_help("prune rule", choices=tuple(PRUNE_RULES)))
+    grow: str = field(
+        default="random",
+        metadata=_help("regrow rule: random (SET) or gradient (RigL)", choices=GROW_RULES),
+    )
+    target_rule: str = field(
+        default="topk",
+        metadata=_help(
+            "sparse target: topk magnitude (paper) or copy topology", choices=SPARSE_TARGET_RULES
+        ),
+    )
+    freeze_last: int = field(
+        default=0,
+        metadata=_help(
+            "stop rewiring this many steps before the end, after one last prune (0: never)"
+        ),
+    )
+    # ---- bookkeeping
+    log_every: int = field(default=1000, metadata=_help("steps between progress.csv rows"))
+    checkpoint_every: int = field(
+        default=25_000, metadata=_help("steps between checkpoints (saved at an episode's end)")
+    )
+
+    @property
+    def sparse(self) -> bool:
+        return self.algo != "td3"
+
+    @property
+    def dynamic(self) -> bool:
+        return self.algo == "ds-td3"
+
+    def validate(self) -> TrainConfig:
+        """Raise a one-line ValueError for the first bad setting; return self."""
+        if self.algo not in ALGORITHMS:
+            raise ValueError(f"unknown algo {self.algo!r}; choose one of {', '.join(ALGORITHMS)}")
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"--{_flag(f.name)} must be a finite number, got {value}")
+        positive = ("steps", "buffer_size", "eval_every", "eval_episodes", "batch_size")
+        positive += ("policy_delay", "update_every", "log_every", "checkpoint_every")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ValueError(f"--{_flag(name)} must be positive, got {getattr(self, name)}")
+        for name in ("start_steps", "freeze_last", "lr", "weight_decay", "policy_noise"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
+        for name in ("gamma", "tau", "drop_fraction"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"--{_flag(name)} must be in [0, 1], got {getattr(self, name)}")
+        if not self.hidden or any(width <= 0 for width in self.hidden):
+            raise ValueError(f"--hidden needs positive widths, got {self.hidden}")
+        if self.sparsity is not None:
+            if not self.sparse:
+                raise ValueError("--sparsity applies to static-td3 and ds-td3, not dense td3")
+            check_sparsity(self.sparsity)
+        for name in ("lambda1", "lambda2"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"--{_flag(name)} must be positive, got {value}")
+        choices = {
+            "schedule": SCHEDULES,
+            "prune": tuple(PRUNE_RULES),
+            "grow": GROW_RULES,
+            "target_rule": SPARSE_TARGET_RULES,
+        }
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                got = getattr(self, name)
+                raise ValueError(
+                    f"--{_flag(name)} must be one of {', '.join(allowed)}, got {got!r}"
+                )
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Inverse of :meth:`to_dict` (JSON turns the ``hidden`` tuple into a list)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown settings in config: {', '.join(sorted(unknown))}")
+        values = dict(values)
+        if "hidden" in values:
+            values["hidden"] = tuple(int(width) for width in values["hidden"])
+        return cls(**values)
+
+
+def _flag(name: str) -> str:
+    return name.replace("_", "-")

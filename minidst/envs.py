@@ -1,0 +1,83 @@
+"""Environments: making them, checking their ids, and the paper's per-env sparsity.
+
+Everything goes through gymnasium (>= 1.0). The DS-TD3 paper used gym's ``*-v3`` MuJoCo envs
+(mujoco-py); gymnasium's maintained versions are ``*-v5``, so a ``-v2``/``-v3``/``-v4`` id gets a
+hint instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+
+import gymnasium as gym
+import numpy as np
+
+#: The paper's Erdős–Rényi lambda of the first layer per env family; lambda2 = 64 everywhere.
+PAPER_LAMBDA1 = {"HalfCheetah": 7.0, "Hopper": 7.0, "Walker2d": 7.0, "Ant": 40.0, "Humanoid": 61.0}
+PAPER_LAMBDA2 = 64.0
+#: lambda1 for an env the paper did not run (its value for the small locomotion envs).
+DEFAULT_LAMBDA1 = 7.0
+
+
+def env_family(env_id: str) -> str:
+    """``"HalfCheetah-v5"`` -> ``"HalfCheetah"``."""
+    return env_id.split("-v")[0]
+
+
+def paper_lambdas(env_id: str) -> tuple[float, float]:
+    """``(lambda1, lambda2)`` of the paper's Erdős–Rényi init for ``env_id``."""
+    return PAPER_LAMBDA1.get(env_family(env_id), DEFAULT_LAMBDA1), PAPER_LAMBDA2
+
+
+def check_env_id(env_id: str) -> None:
+    """Raise a one-line ValueError for an id we cannot run, with a hint if we can."""
+    match = re.fullmatch(r"(.+)-v(\d+)", env_id)
+    if match and int(match.group(2)) < 4 and f"{match.group(1)}-v5" in gym.registry:
+        # Still registered, but these need the retired mujoco-py and fail deep inside gym.make.
+        raise ValueError(
+            f"environment {env_id!r} needs the retired mujoco-py; use {match.group(1)}-v5 "
+            f"(the paper ran -v3; v5 is gymnasium's maintained version of the same task)"
+        )
+    if env_id in gym.registry:
+        return
+    family = env_family(env_id).lower()
+    similar = sorted(name for name in gym.registry if family and family in name.lower())
+    hint = f"; did you mean {', '.join(similar[:4])}?" if similar else ""
+    raise ValueError(f"unknown environment id {env_id!r}{hint}")
+
+
+def make_env(env_id: str) -> gym.Env:
+    """A gymnasium env with a bounded continuous action box, or a one-line ValueError."""
+    check_env_id(env_id)
+    try:
+        env = gym.make(env_id)
+    except (ImportError, gym.error.Error) as error:
+        raise ValueError(f"cannot make environment {env_id!r}: {error}") from error
+    space = env.action_space
+    if not (isinstance(space, gym.spaces.Box) and np.all(np.isfinite(space.low))):
+        env.close()
+        raise ValueError(f"{env_id} does not have a bounded continuous action space (Box)")
+    if not np.allclose(space.low, -space.high):
+        env.close()
+        raise ValueError(f"{env_id}: the agents expect a symmetric action box [-max, max]")
+    if (
+        not isinstance(env.observation_space, gym.spaces.Box)
+        or len(env.observation_space.shape) != 1
+    ):
+        env.close()
+        raise ValueError(f"{env_id}: the agents expect a flat vector observation")
+    return env
+
+
+def env_sizes(env: gym.Env) -> tuple[int, int, np.ndarray]:
+    """``(obs_dim, act_dim, max_action (act_dim,))`` of an env made by :func:`make_env`."""
+    return (
+        env.observation_space.shape[0],
+        env.action_space.shape[0],
+        env.action_space.high.astype(np.float64),
+    )
+
+
+def max_episode_steps(env: gym.Env) -> int | None:
+    """The time limit of an episode, or None if the env has none."""
+    return env.spec.max_episode_steps if env.spec is not None else None

@@ -1,0 +1,98 @@
+"""Learning curves across runs: interquartile mean and a bootstrap confidence band.
+
+Runs are grouped by (env, algo). With several seeds, each curve is the **interquartile mean**
+(IQM: the mean of the middle 50% of seeds, ``scipy.stats.trim_mean(x, 0.25)``; robust to one
+lucky or unlucky seed, yet less noisy than the median) and the band is a **95% bootstrap
+confidence interval** of that IQM (seeds resampled with replacement). The legend says so, and how
+many seeds. One seed is drawn as a plain line.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import trim_mean
+
+
+def read_run(run_dir: str | Path) -> dict:
+    """``{"algo", "env", "seed", "steps" (n,), "returns" (n,)}`` of one run directory."""
+    run_dir = Path(run_dir)
+    try:
+        config = json.loads((run_dir / "config.json").read_text())["config"]
+        with open(run_dir / "evaluations.csv", newline="") as file:
+            rows = list(csv.DictReader(file))
+        steps = np.array([int(row["step"]) for row in rows])
+        returns = np.array([float(row["return_mean"]) for row in rows])
+    except (OSError, KeyError, ValueError) as error:
+        raise ValueError(f"{run_dir} is not a readable minidst run: {error}") from None
+    if len(rows) == 0:
+        raise ValueError(f"{run_dir} has no evaluations yet")
+    return {
+        "algo": config["algo"],
+        "env": config["env"],
+        "seed": config["seed"],
+        "steps": steps,
+        "returns": returns,
+    }
+
+
+def iqm_with_band(
+    returns: np.ndarray, rng: np.random.Generator, resamples: int = 2000, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """IQM over seeds and its bootstrap confidence band.
+
+    ``returns``: ``(n_seeds, n_steps)``. Returns ``(iqm, low, high)``, each ``(n_steps,)``.
+    """
+    iqm = trim_mean(returns, 0.25, axis=0)
+    n_seeds = returns.shape[0]
+    picks = rng.integers(0, n_seeds, size=(resamples, n_seeds))
+    boot = trim_mean(returns[picks], 0.25, axis=1)  # (resamples, n_steps)
+    tail = (1 - level) / 2
+    low, high = np.quantile(boot, [tail, 1 - tail], axis=0)
+    return iqm, low, high
+
+
+def plot_runs(run_dirs: list[str | Path], out: str | Path, seed: int = 0) -> Path:
+    """Draw the evaluation curves of ``run_dirs`` into the image ``out``; one panel per env."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display needed
+    import matplotlib.pyplot as plt
+
+    runs = [read_run(run_dir) for run_dir in run_dirs]
+    envs = sorted({run["env"] for run in runs})
+    fig, axes = plt.subplots(1, len(envs), figsize=(6 * len(envs), 4), squeeze=False)
+    rng = np.random.default_rng(seed)
+    for ax, env in zip(axes[0], envs):
+        for algo in sorted({run["algo"] for run in runs if run["env"] == env}):
+            group = [run for run in runs if run["env"] == env and run["algo"] == algo]
+            # Seeds are compared at the evaluation steps they all reached.
+            steps = group[0]["steps"]
+            for run in group[1:]:
+                steps = np.intersect1d(steps, run["steps"])
+            curves = np.array([run["returns"][np.isin(run["steps"], steps)] for run in group])
+            if len(group) == 1:
+                ax.plot(steps, curves[0], label=f"{algo} (seed {group[0]['seed']})")
+                continue
+            iqm, low, high = iqm_with_band(curves, rng)
+            (line,) = ax.plot(
+                steps, iqm, label=f"{algo}: IQM of {len(group)} seeds, 95% bootstrap CI"
+            )
+            ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2)
+        ax.set_title(env)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("evaluation return (mean of episodes)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    out = Path(out)
+    try:
+        fig.savefig(out, dpi=120)
+    except OSError as error:
+        raise ValueError(f"cannot write {out}: {error.strerror}") from None
+    finally:
+        plt.close(fig)
+    return out
