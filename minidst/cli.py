@@ -90,6 +90,11 @@ def run_train(args: argparse.Namespace) -> int:
     from minidst.train import Trainer, TrainingDiverged
 
     out = None if args.quiet else sys.stdout
+
+    def say(line: str) -> None:
+        if out is not None:
+            print(line, file=out)
+
     settings = {
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(TrainConfig)
@@ -104,15 +109,13 @@ def run_train(args: argparse.Namespace) -> int:
                 f"(got {given})"
             )
         trainer = Trainer.resume(args.resume, settings.get("steps"), out=out)
-        print(
-            f"resuming {args.resume} at step {trainer.step:,} of {trainer.config.steps:,}", file=out
-        )
+        print(f"resuming {args.resume} at step {trainer.step:,} of {trainer.config.steps:,}")
     else:
         config = TrainConfig(**settings).validate()
         run_dir = args.run_dir or Path("runs") / f"{config.env}_{config.algo}_seed{config.seed}"
         trainer = Trainer.start(config, run_dir, overwrite=args.overwrite, out=out)
         what = f"{config.algo} on {config.env}, {config.steps:,} steps, seed {config.seed}"
-        print(f"{what} -> {run_dir}", file=out)
+        say(f"{what} -> {run_dir}")
     try:
         status = trainer.run()
     except TrainingDiverged as error:
@@ -122,7 +125,7 @@ def run_train(args: argparse.Namespace) -> int:
         hint = f"continue with: minidst train --resume {trainer.run_dir}"
         print(f"stopped at step {trainer.step:,}; {hint}", file=sys.stderr)
         return 130
-    print(f"done: {trainer.run_dir}", file=out)
+    say(f"done: {trainer.run_dir}")
     return 0
 
 

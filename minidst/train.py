@@ -204,6 +204,7 @@ class Trainer:
     ) -> Trainer:
         """A new run in ``run_dir``, which must not hold another run unless ``overwrite``."""
         config.validate()
+        make_env(config.env).close()  # a bad env id fails here, before anything is written
         run_dir = Path(run_dir)
         if run_dir.exists() and not run_dir.is_dir():
             raise ValueError(f"run directory {run_dir} exists and is not a directory")
@@ -235,12 +236,18 @@ class Trainer:
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"{config_path} is corrupt: {error}") from None
         state, meta = load_checkpoint(run_dir / "checkpoint.npz")
-        saved = dict(meta.get("config", {}), steps=config.steps)
-        if saved != config.to_dict():
+        try:
+            saved = TrainConfig.from_dict(meta["config"])
+        except (ValueError, KeyError, TypeError):
             raise CheckpointError(
-                f"the checkpoint in {run_dir} is from another run ({saved.get('algo')} on "
-                f"{saved.get('env')}, seed {saved.get('seed')}) than its config.json "
-                f"({config.algo} on {config.env}, seed {config.seed})"
+                f"the checkpoint in {run_dir} holds no readable settings"
+            ) from None
+        saved.steps = config.steps  # the only setting a resume may change
+        if saved != config:
+            raise CheckpointError(
+                f"the checkpoint in {run_dir} is from another run ({saved.algo} on {saved.env}, "
+                f"seed {saved.seed}) than its config.json ({config.algo} on {config.env}, "
+                f"seed {config.seed})"
             )
         if steps is not None:
             if steps < meta["step"]:
@@ -257,9 +264,12 @@ class Trainer:
             record = json.loads(config_path.read_text())
             record["config"]["steps"] = steps
             config_path.write_text(json.dumps(record, indent=2) + "\n")
-        # Rows past the checkpoint are recomputed; an off-grid final evaluation too.
+        # Rows past the checkpoint are recomputed, and so are the off-grid final rows of a
+        # run that ended (its metrics since the last grid row are in the checkpoint).
         step = trainer.step
-        trainer.progress.truncate(lambda row: int(row["step"]) <= step)
+        trainer.progress.truncate(
+            lambda row: int(row["step"]) <= step and int(row["step"]) % config.log_every == 0
+        )
         trainer.evaluations.truncate(
             lambda row: int(row["step"]) <= step and int(row["step"]) % config.eval_every == 0
         )
@@ -344,16 +354,21 @@ class Trainer:
                         }
                     )
                     obs, episode_return, episode_length = None, 0.0, 0
-                    if self._checkpoint_due():
-                        self.save_checkpoint()
-                    if self.stop_requested:
-                        return "interrupted"
                 if self.step % c.eval_every == 0:
                     self._evaluate()
                 if self.step % c.log_every == 0:
                     self._log_progress()
+                # Between episodes, after this step's records (so a resume does not redo them).
+                if obs is None:
+                    if self._checkpoint_due():
+                        self.save_checkpoint()
+                    if self.stop_requested:
+                        return "interrupted"
+        # The final policy and the last stretch of metrics, if the run ends off their grids.
         if self.step % c.eval_every != 0:
-            self._evaluate()  # the final policy, off the evaluation grid
+            self._evaluate()
+        if self.step % c.log_every != 0:
+            self._log_progress()
         self.save_policy()
         self._finish()
         return "done"

@@ -152,21 +152,33 @@ def test_adam_kernel_matches_reference(dtype, decoupled, rng):
 )
 def test_polyak_union_matches_reference(n_rows, n_cols, t_density, o_density, dtype, seed):
     rng = np.random.default_rng(seed)
-    T = random_csr(n_rows, n_cols, t_density, rng, dtype)
-    O = random_csr(n_rows, n_cols, o_density, rng, dtype)
+    target = random_csr(n_rows, n_cols, t_density, rng, dtype)
+    online = random_csr(n_rows, n_cols, o_density, rng, dtype)
     tau = 0.3
-    capacity = T.nnz + O.nnz
+    capacity = target.nnz + online.nnz
     out = (
         np.full(n_rows + 1, -1, np.int32),
         np.full(capacity, -1, np.int32),
         np.full(capacity, np.nan, dtype),
         np.zeros(capacity, np.int8),
     )
-    n = kernels.polyak_union(T.indptr, T.indices, T.data, O.indptr, O.indices, O.data, tau, out)
+    n = kernels.polyak_union(
+        target.indptr,
+        target.indices,
+        target.data,
+        online.indptr,
+        online.indices,
+        online.data,
+        tau,
+        out,
+    )
     indptr, indices, data, origin = out[0], out[1][:n], out[2][:n], out[3][:n]
-    t_mask, o_mask = T.toarray() != 0, O.toarray() != 0  # random_csr stores no exact zeros
+    t_mask, o_mask = (
+        target.toarray() != 0,
+        online.toarray() != 0,
+    )  # random_csr stores no exact zeros
     mask, values, ref_origin = kernels.polyak_union_reference(
-        T.toarray(), t_mask, O.toarray(), o_mask, tau
+        target.toarray(), t_mask, online.toarray(), o_mask, tau
     )
     union = sp.csr_array((data, indices, indptr), shape=(n_rows, n_cols))
     assert union.has_canonical_format and n == mask.sum()

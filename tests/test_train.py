@@ -1,0 +1,289 @@
+"""The training system: exact resume, run files, Ctrl-C, divergence, and one-line errors.
+
+Runs here use Pendulum-v1 (200-step episodes that only ever truncate) with small networks, so
+each takes a few seconds; ``--sparsity 0.7`` keeps the small hidden layers genuinely sparse.
+"""
+
+import csv
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from minidst.checkpoint import load_checkpoint
+from minidst.cli import main
+from minidst.config import TrainConfig
+from minidst.plot import iqm_with_band
+from minidst.td3 import TD3
+from minidst.train import RUN_FILES, Trainer
+
+SMALL = [
+    "--algo", "ds-td3", "--env", "Pendulum-v1", "--hidden", "32,32", "--sparsity", "0.7",
+    "--start-steps", "200", "--eval-every", "400", "--eval-episodes", "1", "--log-every", "200",
+    "--checkpoint-every", "400", "--update-every", "50", "--buffer-size", "5000", "--quiet",
+]  # fmt: skip
+TOTAL = 1200
+TIMING_COLUMNS = {"time/steps_per_s"}
+
+
+def read_csv(path):
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def comparable(rows):
+    return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in rows]
+
+
+def arrays(path):
+    with np.load(path) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("runs") / "straight"
+    assert main(["train", *SMALL, "--steps", str(TOTAL), "--run-dir", str(run_dir)]) == 0
+    return run_dir
+
+
+def assert_same_run(run_a, run_b):
+    assert read_csv(run_a / "evaluations.csv") == read_csv(run_b / "evaluations.csv")
+    assert comparable(read_csv(run_a / "progress.csv")) == comparable(
+        read_csv(run_b / "progress.csv")
+    )
+    for name in ("policy.npz", "checkpoint.npz"):
+        a, b = arrays(run_a / name), arrays(run_b / name)
+        assert a.keys() == b.keys()
+        for key in a:
+            if key != "__meta__":
+                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}: {key}")
+
+
+def test_run_directory_holds_every_record(uninterrupted):
+    for name in RUN_FILES:
+        assert (uninterrupted / name).is_file(), name
+    record = json.loads((uninterrupted / "config.json").read_text())
+    assert record["config"]["algo"] == "ds-td3" and record["config"]["steps"] == TOTAL
+    assert {"numpy", "scipy", "numba", "gymnasium", "mujoco"} <= set(record["versions"])
+    evaluations = read_csv(uninterrupted / "evaluations.csv")
+    assert [int(row["step"]) for row in evaluations] == [0, 400, 800, 1200]
+    assert {"return_mean", "return_std"} <= set(evaluations[0])
+    progress = read_csv(uninterrupted / "progress.csv")
+    assert [int(row["step"]) for row in progress] == list(range(200, TOTAL + 1, 200))
+    last = progress[-1]
+    for column in ("losses/critic", "losses/actor", "values/q1", "time/steps_per_s"):
+        assert np.isfinite(float(last[column])), column
+    # Topology columns: rewiring happened, counts held, FLOPs accumulated.
+    assert any(float(row.get("topology/actor_l2_pruned") or 0) > 0 for row in progress)
+    assert len({row["topology/weights"] for row in progress}) == 1
+    assert float(last["topology/sparsity"]) > 0.5
+    flops = [float(row["flops/training_cumulative"]) for row in progress]
+    assert flops[0] == 0 and np.all(np.diff(flops) > 0)  # no updates before step 200
+
+
+def test_truncated_episodes_are_stored_as_not_terminated(uninterrupted):
+    # Pendulum never terminates, it is only cut at 200 steps: every transition must bootstrap.
+    state, meta = load_checkpoint(uninterrupted / "checkpoint.npz")
+    assert meta["episodes"] >= 5
+    assert state["buffer"]["terminated"].sum() == 0
+
+
+def test_resume_equals_uninterrupted_run(uninterrupted, tmp_path):
+    run_dir = tmp_path / "resumed"
+    # Stops at 700, mid-episode: the checkpoint is the episode end at 600, and the rows logged
+    # after it (and the off-grid evaluation at 700) are recomputed on resume.
+    assert main(["train", *SMALL, "--steps", "700", "--run-dir", str(run_dir)]) == 0
+    assert load_checkpoint(run_dir / "checkpoint.npz")[1]["step"] == 600
+    assert main(["train", "--resume", str(run_dir), "--steps", str(TOTAL), "--quiet"]) == 0
+    assert_same_run(uninterrupted, run_dir)
+    assert json.loads((run_dir / "config.json").read_text())["config"]["steps"] == TOTAL
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resume_completes_the_same_run(uninterrupted, tmp_path):
+    run_dir = tmp_path / "interrupted"
+    command = [sys.executable, "-m", "minidst.cli", "train", *SMALL, "--steps", str(TOTAL)]
+    process = subprocess.Popen(
+        [*command, "--run-dir", str(run_dir)], stderr=subprocess.PIPE, text=True
+    )
+    # The first evaluation is written inside the loop, where Ctrl-C is handled.
+    deadline = time.monotonic() + 120
+    while not (run_dir / "progress.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr and "Traceback" not in stderr
+    step = load_checkpoint(run_dir / "checkpoint.npz")[1]["step"]
+    assert step % 200 == 0 and 0 < step < TOTAL
+    assert main(["train", "--resume", str(run_dir), "--quiet"]) == 0
+    assert_same_run(uninterrupted, run_dir)
+
+
+def test_evaluate_and_plot_commands(uninterrupted, tmp_path, capsys):
+    assert main(["evaluate", str(uninterrupted), "--episodes", "2"]) == 0
+    assert "over 2 episodes" in capsys.readouterr().out
+    second = tmp_path / "copy"
+    shutil.copytree(uninterrupted, second)
+    out = tmp_path / "curves.png"
+    assert main(["plot", str(uninterrupted), str(second), "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_iqm_and_bootstrap_band():
+    rng = np.random.default_rng(0)
+    returns = np.array([[0.0, 10.0], [1.0, 20.0], [2.0, 30.0], [100.0, 40.0]])
+    iqm, low, high = iqm_with_band(returns, rng)
+    np.testing.assert_allclose(iqm, [1.5, 25.0])  # middle two seeds of four
+    assert np.all(low <= iqm) and np.all(iqm <= high) and np.all(low < high)
+
+
+# --------------------------------------------------------------------------------------------
+# Faults: a one-line error, a non-zero exit, nothing already written lost
+# --------------------------------------------------------------------------------------------
+def run_cli(args, capsys):
+    try:
+        code = main(args)
+    except SystemExit as exit_:  # argparse usage errors
+        code = exit_.code
+    err = capsys.readouterr().err.strip()
+    return code, err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--env", "NoSuchEnv-v1"], "unknown environment id"),
+        (["--env", "HalfCheetah-v3"], "use HalfCheetah-v5"),
+        (["--env", "CartPole-v1"], "continuous action space"),
+        (["--algo", "ppo"], "invalid choice"),
+        (["--sparsity", "1.0"], "sparsity must be in [0, 1)"),
+        (["--sparsity", "-0.1"], "sparsity must be in [0, 1)"),
+        (["--algo", "td3", "--sparsity", "0.5"], "not dense td3"),
+        (["--steps", "-5"], "--steps must be positive"),
+        (["--lr", "nan"], "finite"),
+        (["--hidden", "256,x"], "widths"),
+    ],
+)
+def test_bad_settings_are_one_line_errors(args, message, tmp_path, capsys):
+    code, err = run_cli(["train", *args, "--run-dir", str(tmp_path / "run")], capsys)
+    assert code == 2 and message in err and "\n" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_unwritable_run_directory(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a directory")
+    code, err = run_cli(["train", *SMALL, "--run-dir", str(blocker / "run")], capsys)
+    assert code == 2 and "cannot write to run directory" in err and "\n" not in err
+
+
+def snapshot(run_dir):
+    return {name: (run_dir / name).read_bytes() for name in RUN_FILES}
+
+
+def test_refuses_to_overwrite_another_run_and_resume_errors(uninterrupted, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    shutil.copytree(uninterrupted, run_dir)
+    before = snapshot(run_dir)
+    code, err = run_cli(["train", *SMALL, "--run-dir", str(run_dir)], capsys)
+    assert code == 2 and "already holds a run" in err and "--overwrite" in err
+    code, err = run_cli(["train", "--resume", str(run_dir), "--lr", "0.1"], capsys)
+    assert code == 2 and "only --steps can change" in err
+    code, err = run_cli(["train", "--resume", str(run_dir), "--steps", "100"], capsys)
+    assert code == 2 and "below the checkpoint's step" in err
+    code, err = run_cli(["train", "--resume", str(tmp_path / "nothing")], capsys)
+    assert code == 2 and "no run to resume" in err
+    assert snapshot(run_dir) == before
+
+
+def test_corrupt_missing_and_foreign_checkpoints(uninterrupted, tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    shutil.copytree(uninterrupted, run_dir)
+    checkpoint = run_dir / "checkpoint.npz"
+    good = checkpoint.read_bytes()
+    checkpoint.write_bytes(good[: len(good) // 2])  # a write cut short
+    code, err = run_cli(["train", "--resume", str(run_dir), "--quiet"], capsys)
+    assert code == 2 and "corrupt" in err and "\n" not in err
+    checkpoint.unlink()
+    code, err = run_cli(["train", "--resume", str(run_dir), "--quiet"], capsys)
+    assert code == 2 and "no checkpoint" in err
+    # A checkpoint from another run (other algo, same env) dropped into this directory.
+    other = tmp_path / "other"
+    args = [*SMALL, "--algo", "static-td3", "--steps", "400", "--run-dir", str(other)]
+    assert main(["train", *args]) == 0
+    shutil.copy(other / "checkpoint.npz", checkpoint)
+    code, err = run_cli(["train", "--resume", str(run_dir), "--quiet"], capsys)
+    assert code == 2 and "from another run" in err
+    shutil.copy(other / "policy.npz", run_dir / "policy.npz")
+    config = json.loads((run_dir / "config.json").read_text())
+    config["config"]["hidden"] = [16, 16]
+    (run_dir / "config.json").write_text(json.dumps(config))
+    code, err = run_cli(["evaluate", str(run_dir)], capsys)
+    assert code == 2 and "policy" in err and "\n" not in err
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
+    run_dir = tmp_path / "run"
+    update = TD3.update
+
+    def update_that_diverges(agent, batch):
+        metrics = update(agent, batch)
+        if agent.iteration >= 500:  # step 700: after the checkpoint at the episode end at 400
+            metrics["losses/critic"] = float("nan")
+        return metrics
+
+    monkeypatch.setattr(TD3, "update", update_that_diverges)
+    code, err = run_cli(["train", *SMALL, "--steps", str(TOTAL), "--run-dir", str(run_dir)], capsys)
+    assert code == 1 and "losses/critic became nan at step 700" in err
+    assert "checkpoint (step 400) is kept" in err and "\n" not in err
+    assert load_checkpoint(run_dir / "checkpoint.npz")[1]["step"] == 400
+    # The run can go on from there (here, with the real update again).
+    monkeypatch.setattr(TD3, "update", update)
+    assert main(["train", "--resume", str(run_dir), "--quiet"]) == 0
+
+
+def test_trainer_api_and_freeze(tmp_path):
+    config = TrainConfig(
+        env="Pendulum-v1", hidden=(32, 32), sparsity=0.7, steps=600, start_steps=200,
+        eval_every=600, eval_episodes=1, update_every=50, freeze_last=200, buffer_size=1000,
+    )  # fmt: skip
+    trainer = Trainer.start(config, tmp_path / "run", out=None)
+    weights = trainer.agent.layer_stats()["topology/weights"]
+    assert trainer.run() == "done"
+    # One last prune without regrowth at step 400, then a fixed topology.
+    assert trainer.agent.frozen
+    assert trainer.agent.layer_stats()["topology/weights"] < weights
+    for target, online in zip(
+        [trainer.agent.actor_target, *trainer.agent.critic_targets],
+        [trainer.agent.actor, *trainer.agent.critics],
+    ):
+        assert [layer.nnz for layer in target.layers] == [layer.nnz for layer in online.layers]
+
+
+@pytest.mark.slow
+def test_mujoco_smoke_run(tmp_path, capsys):
+    run_dir = tmp_path / "cheetah"
+    args = ["--env", "HalfCheetah-v5", "--steps", "300", "--start-steps", "100"]
+    args += ["--eval-every", "300", "--eval-episodes", "1", "--buffer-size", "1000"]
+    assert main(["train", *args, "--run-dir", str(run_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "ds-td3 on HalfCheetah-v5" in out and "steps/s" in out
+    evaluations = read_csv(run_dir / "evaluations.csv")
+    assert [row["step"] for row in evaluations] == ["0", "300"]
+    # The paper's HalfCheetah sparsity: ~51% of actor + critic weights are gone.
+    progress = read_csv(run_dir / "progress.csv")
+    assert [row["step"] for row in progress] == ["300"]  # the final, off-grid row
+    assert 0.49 < float(progress[-1]["topology/sparsity"]) < 0.53
+    # No episode ended (they last 1,000 steps), so no checkpoint yet; the policy is saved.
+    assert not (run_dir / "checkpoint.npz").exists()
+    assert main(["evaluate", str(run_dir), "--episodes", "1"]) == 0
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-v"]))
