@@ -75,7 +75,12 @@ class TrainConfig:
             "Erdős–Rényi lambda of the first layer (default: the paper's per env)", type=float
         ),
     )
-    lambda2: float = field(default=64.0, metadata=_help("Erdős–Rényi lambda of hidden layers"))
+    lambda2: float | None = field(
+        default=None,
+        metadata=_help(
+            "Erdős–Rényi lambda of hidden layers (default: the paper's, 64)", type=float
+        ),
+    )
     # ---- topology evolution (ds-td3)
     update_every: int = field(
         default=1000, metadata=_help("training iterations between topology updates")

@@ -88,7 +88,13 @@ def _soft_update_sparse(target: SparseLinear, online: SparseLinear, tau: float, 
         keep = origin >= FROM_ONLINE
     else:
         keep = np.ones(n, dtype=bool)
-        keep[smallest_to_drop(np.abs(values), origin != FROM_BOTH, n - online.nnz)] = False
+        dropped = smallest_to_drop(np.abs(values), origin != FROM_BOTH, n - online.nnz)
+        keep[dropped] = False
+        if len(dropped) == n - t_w.nnz and np.all(origin[dropped] == FROM_ONLINE):
+            # The common case while the target lags: every entry dropped is an online newcomer
+            # (still tiny), so the target keeps exactly its own pattern: update values in place.
+            t_w.data[:] = values[keep]
+            return
     # Row r's survivors are those among union entries indptr[r]:indptr[r+1] with keep set.
     kept_before = np.concatenate([[0], np.cumsum(keep)]).astype(np.int32)
     target.set_topology(kept_before[indptr], indices[keep], values[keep])

@@ -65,6 +65,21 @@ def test_topk_keeps_the_k_largest_of_the_averaged_union(rng):
     np.testing.assert_allclose(target.weight.data, flat[kept], rtol=1e-12)
 
 
+def test_topk_keeps_a_lagging_target_pattern_in_place(rng):
+    # Right after a rewiring the online newcomers are 0, so top-k drops exactly them: the
+    # target keeps its own pattern (and its arrays), and its values are the plain averages.
+    online = SparseLinear(20, 12, 0.3, rng, np.float64)
+    target = copy.deepcopy(online)
+    optimizer = Adam([online])
+    evolve_layer(online, optimizer, 0.3, rng)
+    old_positions, old_indices = positions(target), target.weight.indices
+    expected = 0.9 * target.weight.toarray() + 0.1 * online.weight.toarray()
+    soft_update(target, online, 0.1, "topk")
+    assert target.weight.indices is old_indices
+    np.testing.assert_array_equal(positions(target), old_positions)
+    np.testing.assert_allclose(target.weight.data, expected.ravel()[old_positions], rtol=1e-12)
+
+
 @pytest.mark.parametrize("n_drop", [0, 1, 5, 12])
 def test_smallest_to_drop_equals_a_full_stable_sort(n_drop, rng):
     # Many ties (small integers) check that ties go to the lowest index, as in a stable sort.

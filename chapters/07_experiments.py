@@ -1,0 +1,313 @@
+# %% [markdown]
+# # Chapter 7: Experiments
+#
+# The paper's main experiment trains three agents, **TD3** (dense), **Static-TD3** (sparse, never
+# rewired) and **DS-TD3** (sparse, rewired every 1,000 iterations), on five MuJoCo tasks, for
+# 1M environment steps each, with 5 seeds. On HalfCheetah it reports final returns between about
+# 10,600 and 11,500 for the three, with DS-TD3 slightly ahead at half the parameters and FLOPs of
+# TD3.
+#
+# This chapter runs that experiment on HalfCheetah-v5 with the tools a real study would use:
+# `TrainConfig` for the settings, `Trainer` for the runs (logs, checkpoints, evaluation),
+# `plot_runs` for the curves and the `minidst` command line for the long runs. What runs here is
+# deliberately **tiny**: in full mode, 30,000 steps per agent, of which the first 5,000 are random,
+# and one seed. That is 3% of the paper's budget. Published TD3 curves on HalfCheetah are still
+# climbing steeply at 100,000 steps, so read the curves below as a check that the whole pipeline
+# works and as the first few percent of a learning curve, not as a result about the three
+# methods. The last section gives the commands for the full-length version.
+
+# %%
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+# %%
+import csv
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from minidst import count_parameters, warmup
+from minidst.cli import main as minidst_command
+from minidst.config import ALGORITHMS, TrainConfig
+from minidst.plot import plot_runs, read_run
+from minidst.train import Trainer
+
+QUICK = os.environ.get("MINIDST_QUICK") == "1"
+OUT = Path(os.environ.get("MINIDST_OUT", "runs/chapters"))
+OUT.mkdir(parents=True, exist_ok=True)
+RUNS = OUT / "runs"  # one directory per run; created by Trainer.start
+warmup()  # compile (or load) the Numba kernels now, not inside the first run
+
+# %% [markdown]
+# ## The settings
+#
+# A `TrainConfig` holds every setting of a run; its defaults are the paper's (1M steps, 25,000
+# random start steps, an evaluation of 10 episodes every 5,000 steps, batch 100, and so on). We
+# change only the length of the run and how often it evaluates, logs and checkpoints. Quick mode
+# (`MINIDST_QUICK=1`) shrinks the run to a few hundred steps with one-episode evaluations, which
+# only checks that everything runs.
+
+# %%
+env_id, seed = "HalfCheetah-v5", 0
+if QUICK:
+    schedule = dict(steps=300, start_steps=100, eval_every=100, eval_episodes=1, log_every=100)
+else:
+    schedule = dict(steps=30_000, start_steps=5_000, eval_every=2_500, eval_episodes=5)
+    schedule["log_every"] = 1_000
+configs = {
+    algo: TrainConfig(algo=algo, env=env_id, seed=seed, checkpoint_every=10_000, **schedule)
+    for algo in ALGORITHMS
+}
+paper_defaults = TrainConfig()
+for field in dataclasses.fields(TrainConfig):
+    ours = getattr(configs["ds-td3"], field.name)
+    if ours != getattr(paper_defaults, field.name):
+        print(f"{field.name:16s} {ours!s:>8}  (paper: {getattr(paper_defaults, field.name)})")
+
+# %% [markdown]
+# Everything else, the network sizes, the learning rate, the Erdős–Rényi lambdas, the rewiring
+# schedule, stays at the paper's values. The three configs differ only in `algo`.
+#
+# ## Three runs
+#
+# `Trainer.start(config, run_dir)` creates the run directory and writes `config.json`; `run()`
+# trains to `config.steps`. With a file (not a terminal) as output it prints one progress line per
+# evaluation: the step, the episodes so far, the latest evaluation return, and the speed in
+# environment steps per second, with an estimate of the time left.
+#
+# All three runs use seed 0, so their environments start from the same states and their
+# evaluations see the same episodes. Static-TD3 and DS-TD3 go further: same densities and same
+# seed give them the very same initial networks and the same random start steps, so the two runs
+# are identical up to DS-TD3's first topology update. Dense TD3 draws its initial weights
+# differently, so its random start actions differ too.
+
+# %%
+run_dirs, trainers, seconds = {}, {}, {}
+for algo, config in configs.items():
+    run_dirs[algo] = RUNS / f"{env_id}_{algo}_seed{seed}"
+    print(f"--- {algo} -> {run_dirs[algo]}")
+    trainers[algo] = Trainer.start(config, run_dirs[algo], overwrite=True, out=sys.stdout)
+    start = time.perf_counter()
+    status = trainers[algo].run()
+    seconds[algo] = time.perf_counter() - start
+    print(f"{status} in {seconds[algo]:.0f} s")
+    assert status == "done"
+
+# %% [markdown]
+# ## Learning curves
+#
+# `plot_runs` reads each run's `evaluations.csv` and draws one curve per (environment, algorithm).
+# With several seeds per algorithm it draws their interquartile mean and a bootstrap confidence
+# band; with one seed, as here, a plain line.
+
+# %%
+path = plot_runs(list(run_dirs.values()), OUT / "07_halfcheetah_curves.png")
+print("saved", path)
+for algo, run_dir in run_dirs.items():
+    run = read_run(run_dir)
+    print(
+        f"{algo:11s} evaluations at steps {run['steps'].tolist()}\n"
+        f"{'':11s} returns {np.round(run['returns'], 1).tolist()}"
+    )
+
+# %% [markdown]
+# As promised, Static-TD3 and DS-TD3 agree exactly until DS-TD3 first rewires (its iteration 2,
+# two steps after the random start steps end):
+
+# %%
+static_record, ds_record = read_run(run_dirs["static-td3"]), read_run(run_dirs["ds-td3"])
+before_rewiring = static_record["steps"] <= configs["ds-td3"].start_steps + 1
+print("evaluations before the first rewiring:", static_record["steps"][before_rewiring].tolist())
+assert np.array_equal(
+    static_record["returns"][before_rewiring], ds_record["returns"][before_rewiring]
+)
+
+# %% [markdown]
+# For scale, the paper's final returns on HalfCheetah after 1M steps (mean of the last 10
+# evaluations, 5 seeds, gym's `-v3`) are TD3 11153, Static-TD3 10584 and DS-TD3 11460. With one
+# seed and 3% of that budget, the order of the three curves above says little: the spread between
+# seeds of one algorithm is larger than the differences the paper measures, which is why it uses 5
+# seeds and reports means with their spread.
+#
+# ## Parameters and FLOPs of the three agents
+#
+# The agents of the three runs are still in memory. Their weights (actor and both critics, as the
+# paper counts) and their training FLOPs per iteration (`TD3.flops_per_iteration`, which also
+# counts the target networks' forward passes, chapter 6) come from the networks themselves. The
+# run's total FLOPs and its speed come from the last row of its `progress.csv`.
+
+
+# %%
+def last_progress_row(run_dir):
+    with open(run_dir / "progress.csv", newline="") as file:
+        return list(csv.DictReader(file))[-1]
+
+
+def online_weights(agent):
+    layers = [layer for net, _ in agent.networks().values() for layer in net.layers]
+    return count_parameters(layers)
+
+
+dense_flops = trainers["td3"].agent.flops_per_iteration(configs["td3"].batch_size)
+header = (
+    f"{'algo':<12}{'weights':>9}{'sparsity':>10}{'FLOPs/iter':>12}{'vs td3':>8}"
+    f"{'total FLOPs':>13}{'steps/s':>9}{'topology updates':>18}"
+)
+print(header)
+print("-" * len(header))
+for algo, trainer in trainers.items():
+    agent = trainer.agent
+    counts = online_weights(agent)
+    flops = agent.flops_per_iteration(configs[algo].batch_size)
+    row = last_progress_row(run_dirs[algo])
+    topology = agent.topology
+    rewirings = (
+        sum(1 for i in range(1, agent.iteration + 1) if i % topology.update_every == 2)
+        if topology is not None
+        else 0
+    )
+    print(
+        f"{algo:<12}{counts['weights']:>9,}{1 - counts['weights'] / counts['dense_weights']:>10.1%}"
+        f"{flops:>12.3e}{flops / dense_flops:>8.2f}"
+        f"{float(row['flops/training_cumulative']):>13.3e}{float(row['time/steps_per_s']):>9.0f}"
+        f"{rewirings:>18}"
+    )
+
+# %% [markdown]
+# Static-TD3 and DS-TD3 have the same number of weights and the same FLOPs per iteration: they
+# start from the same Erdős–Rényi densities, and rewiring never changes a count. Whether fewer
+# FLOPs also mean more steps per second depends on the kernels and the layer shapes (chapter 3):
+# the second layers are at density 0.5, where chapter 3 found sparse products about break-even
+# with dense BLAS, and an environment step and the Python around it cost the same for all three.
+# Compare the `steps/s` column on your machine.
+#
+# ## What a run directory holds
+#
+# Everything about a run is in its directory, in plain files:
+
+# %%
+ds_run = run_dirs["ds-td3"]
+for path in sorted(ds_run.iterdir()):
+    print(f"{path.name:18s} {path.stat().st_size:>10,} bytes")
+with open(ds_run / "progress.csv", newline="") as file:
+    columns = next(csv.reader(file))
+print(f"progress.csv has {len(columns)} columns:")
+groups = {}
+for column in columns:
+    groups.setdefault(column.split("/")[0] if "/" in column else "counters", []).append(column)
+for group, members in groups.items():
+    print(f"  {group:9s} {len(members):3d}, e.g. {', '.join(members[:3])}")
+
+# %% [markdown]
+# * `config.json`: every setting and the library versions, so a run can be repeated;
+# * `progress.csv`: a row every `log_every` steps with losses, Q values, per-layer densities, the
+#   number of connections pruned at the latest topology update, cumulative FLOPs and speed;
+# * `evaluations.csv`: a row per evaluation (mean, std, min and max return);
+# * `checkpoint.npz`: the full training state (networks and targets with their topologies, Adam
+#   moments, replay buffer, random generators, counters), written at the end of an episode, so
+#   a resumed run continues exactly as if it had never stopped. (A HalfCheetah episode is 1,000
+#   steps, so a run shorter than that has no checkpoint.);
+# * `policy.npz`: the latest actor, all that `minidst evaluate` needs;
+# * `curve.png`: the run's own learning curve.
+#
+# The command line works on these directories. Here it evaluates the DS-TD3 policy (one episode,
+# to keep it short) and redraws the three curves, exactly as it would in a terminal:
+
+# %%
+assert minidst_command(["evaluate", str(ds_run), "--episodes", "1"]) == 0
+cli_plot = OUT / "07_curves_from_cli.png"
+assert minidst_command(["plot", *map(str, run_dirs.values()), "--out", str(cli_plot)]) == 0
+
+# %% [markdown]
+# ## The full-length version from the command line
+#
+# The paper's experiment is 3 algorithms x 5 seeds x 1M steps on each task. Each run is a single
+# process; with `minidst train` the settings are the paper's by default, so a run needs only the
+# algorithm, the environment, the seed and a directory:
+#
+# ```bash
+# for seed in 0 1 2 3 4; do
+#   for algo in td3 static-td3 ds-td3; do
+#     minidst train --algo $algo --env HalfCheetah-v5 --seed $seed \
+#       --run-dir runs/HalfCheetah-v5_${algo}_seed${seed}
+#   done
+# done
+# minidst plot runs/*HalfCheetah* --out curves.png
+# ```
+#
+# `minidst plot` groups the 15 directories by algorithm and draws, for each, the interquartile mean
+# over the 5 seeds with a 95% bootstrap confidence band. The runs are independent: the loop above
+# runs them one after another, but you can run as many at once as you have cores (set
+# `OPENBLAS_NUM_THREADS=1` so that dense TD3's matrix products keep to one core each).
+#
+# A run that stops (Ctrl-C finishes the current episode and writes a checkpoint; a crash keeps the
+# last one) continues from its checkpoint, with the same numbers as an uninterrupted run:
+#
+# ```bash
+# minidst train --resume runs/HalfCheetah-v5_ds-td3_seed0
+# minidst train --resume runs/HalfCheetah-v5_ds-td3_seed0 --steps 2000000   # or extend it
+# minidst evaluate runs/HalfCheetah-v5_ds-td3_seed0          # 10 episodes of the saved policy
+# ```
+#
+# The paper's code also stops rewiring 50,000 steps before the end, after one last prune;
+# `--freeze-last 50000` does the same, and it is off by default.
+#
+# **How long does it take?** Do not trust a figure from someone else's machine: measure it. The
+# progress line of `minidst train` shows the speed and the time left,
+#
+# `step 12,000/1,000,000 | episodes 12 | eval 1234.5 @ 10,000 | 341 steps/s | ETA 48m`
+#
+# (that line is the format's example, not a measurement), and `progress.csv` records
+# `time/steps_per_s` for every row. The runs of this chapter give a first estimate for this machine:
+
+# %%
+for algo, run_dir in run_dirs.items():
+    rate = float(last_progress_row(run_dir)["time/steps_per_s"])
+    hours = 1_000_000 / rate / 3600
+    print(
+        f"{algo:11s} {rate:6.0f} steps/s in the last logged stretch -> {hours:.1f} h for 1M steps"
+    )
+
+# %% [markdown]
+# A rate measured over a short run is only a first estimate. Evaluations are included in it, and
+# this chapter evaluates far more often for its length than the paper's settings do (10 episodes
+# of 1,000 steps every 5,000 steps); a machine busy with other runs is slower. The `ETA` on a long
+# run's progress line is the number to plan with.
+
+# %% [markdown]
+# ## Summary
+#
+# * A run is a `TrainConfig` (paper defaults, change only what you mean to change) and a run
+#   directory; `Trainer.start(config, run_dir).run()` trains, evaluates, logs and checkpoints.
+# * TD3, Static-TD3 and DS-TD3 differ only in `algo`. Static-TD3 and DS-TD3 have the same weight
+#   and FLOP counts, about half of TD3's; DS-TD3's counts stay constant through every rewiring.
+# * Short runs check the pipeline; they do not compare the methods. The paper's comparison needs
+#   1M steps and several seeds, and `plot_runs` / `minidst plot` summarise seeds by their IQM with
+#   a bootstrap band.
+# * From the command line: `minidst train --algo ALGO --env ENV --seed SEED --run-dir DIR`,
+#   `minidst train --resume DIR`, `minidst evaluate DIR`, `minidst plot DIRS --out FILE`. Measure
+#   the time with the progress line's steps/s and ETA.
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Run the three agents with 3 seeds each for 100,000 steps (`minidst train ... --steps 100000`,
+#    several runs at once). Plot them with `minidst plot`. How wide are the confidence bands, and
+#    can you tell the three methods apart?
+# 2. Compare one of your curves at 100,000 steps with the reference TD3 return on HalfCheetah at
+#    that budget (about 5,200 in Fujimoto et al.'s curves). What could explain a difference (think
+#    of gymnasium's `-v5` against the paper's `-v3`, the number of seeds, the start steps)?
+# 3. Interrupt a run with Ctrl-C, resume it with `minidst train --resume`, and check that its
+#    `evaluations.csv` matches a run of the same seed that was never interrupted.
+# 4. Run DS-TD3 at 80% sparsity (`--sparsity 0.8`, ERK densities) and at 25% (`--sparsity 0.25`).
+#    The paper found that 80% fails to learn on HalfCheetah while 25% is slightly better than
+#    dense. What do you see within your budget?
+# 5. Try `--update-every 200` and `--update-every 2000`. The paper found 200 and 500 worse than
+#    1,000. Look at `progress.csv`: how does the critic loss behave right after each topology
+#    update?
