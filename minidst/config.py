@@ -1,7 +1,9 @@
 """Every setting of a training run, in one dataclass; the CLI flags are generated from it.
 
-The defaults are the DS-TD3 paper's (``../PAPER.md`` in the course notes): ``minidst train`` with
-no flags runs DS-TD3 on HalfCheetah-v5 for one million steps.
+The defaults are the DS-TD3 paper's: ``minidst train`` with no flags runs DS-TD3 on
+HalfCheetah-v5 for one million steps. A few defaults depend on the algorithm family (TD3 or SAC,
+see :data:`FAMILY_DEFAULTS`); they are ``None`` until :meth:`TrainConfig.validate` fills them in,
+so ``config.json`` always records the values a run used.
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from minidst.sparsity import check_sparsity
 from minidst.target import SPARSE_TARGET_RULES
 from minidst.topology import PRUNE_RULES
 
-ALGORITHMS = ("td3", "static-td3", "ds-td3")
+ALGORITHMS = ("td3", "static-td3", "ds-td3", "sac", "static-sac", "ds-sac")
+#: Defaults that differ between the families: the DS-TD3 paper for TD3, its appendix for SAC.
+FAMILY_DEFAULTS = {
+    "td3": {"lr": 1e-3, "batch_size": 100, "weight_decay": 2e-4, "drop_fraction": 0.05},
+    "sac": {"lr": 3e-4, "batch_size": 256, "weight_decay": 0.0, "drop_fraction": 0.1},
+}
 SCHEDULES = ("constant", "cosine")
 GROW_RULES = ("random", "gradient")
 
@@ -31,7 +38,8 @@ class TrainConfig:
     algo: str = field(
         default="ds-td3",
         metadata=_help(
-            "td3 (dense), static-td3 (sparse, fixed) or ds-td3 (sparse, evolving)",
+            "td3 / sac (dense), static-td3 / static-sac (sparse, fixed), "
+            "ds-td3 / ds-sac (sparse, evolving)",
             choices=ALGORITHMS,
         ),
     )
@@ -45,20 +53,48 @@ class TrainConfig:
     buffer_size: int = field(default=1_000_000, metadata=_help("replay buffer capacity"))
     eval_every: int = field(default=5_000, metadata=_help("steps between evaluations"))
     eval_episodes: int = field(default=10, metadata=_help("deterministic episodes per evaluation"))
-    # ---- TD3
-    batch_size: int = field(default=100, metadata=_help("minibatch size per update"))
+    # ---- both agents
+    batch_size: int | None = field(
+        default=None, metadata=_help("minibatch size per update (TD3: 100, SAC: 256)", type=int)
+    )
     hidden: tuple[int, ...] = field(
         default=(256, 256), metadata=_help("hidden layer widths, e.g. 256,256")
     )
-    lr: float = field(default=1e-3, metadata=_help("Adam learning rate"))
-    weight_decay: float = field(default=2e-4, metadata=_help("L2 weight decay (added to grads)"))
+    lr: float | None = field(
+        default=None, metadata=_help("Adam learning rate (TD3: 1e-3, SAC: 3e-4)", type=float)
+    )
+    weight_decay: float | None = field(
+        default=None,
+        metadata=_help("L2 weight decay, added to grads (TD3: 2e-4, SAC: 0)", type=float),
+    )
     gamma: float = field(default=0.99, metadata=_help("discount factor"))
     tau: float = field(default=0.005, metadata=_help("Polyak rate of the target networks"))
-    policy_delay: int = field(default=2, metadata=_help("critic updates per actor update"))
-    policy_noise: float = field(default=0.2, metadata=_help("target smoothing noise (x max)"))
-    noise_clip: float = field(default=0.5, metadata=_help("clip of that noise (x max action)"))
+    # ---- TD3 only
+    policy_delay: int = field(default=2, metadata=_help("TD3: critic updates per actor update"))
+    policy_noise: float = field(
+        default=0.2, metadata=_help("TD3: target smoothing noise (x max action)")
+    )
+    noise_clip: float = field(default=0.5, metadata=_help("TD3: clip of that noise (x max action)"))
     exploration_noise: float = field(
-        default=0.1, metadata=_help("Gaussian exploration noise (x max action)")
+        default=0.1, metadata=_help("TD3: Gaussian exploration noise (x max action)")
+    )
+    # ---- SAC only
+    alpha: float = field(
+        default=0.2, metadata=_help("SAC: entropy temperature (its start value if learned)")
+    )
+    entropy: str = field(
+        default="fixed",
+        metadata=_help("SAC: temperature fixed (paper) or learned", choices=("fixed", "learned")),
+    )
+    target_entropy: float | None = field(
+        default=None,
+        metadata=_help("SAC: entropy the learned temperature aims at (-act_dim)", type=float),
+    )
+    target_update_every: int = field(
+        default=1,
+        metadata=_help(
+            "SAC: 1 = Polyak every iteration; N > 1 = hard copy every N (the appendix: 1000)"
+        ),
     )
     # ---- sparsity (static-td3, ds-td3)
     sparsity: float | None = field(
@@ -85,7 +121,10 @@ class TrainConfig:
     update_every: int = field(
         default=1000, metadata=_help("training iterations between topology updates")
     )
-    drop_fraction: float = field(default=0.05, metadata=_help("zeta: fraction pruned and regrown"))
+    drop_fraction: float | None = field(
+        default=None,
+        metadata=_help("zeta: fraction pruned and regrown (TD3: 0.05, SAC: 0.1)", type=float),
+    )
     schedule: str = field(
         default="constant", metadata=_help("drop fraction schedule", choices=SCHEDULES)
     )
@@ -113,23 +152,33 @@ class TrainConfig:
     )
 
     @property
+    def family(self) -> str:
+        """``"td3"`` or ``"sac"``."""
+        return "sac" if self.algo.endswith("sac") else "td3"
+
+    @property
     def sparse(self) -> bool:
-        return self.algo != "td3"
+        return self.algo not in ("td3", "sac")
 
     @property
     def dynamic(self) -> bool:
-        return self.algo == "ds-td3"
+        return self.algo.startswith("ds-")
 
     def validate(self) -> TrainConfig:
-        """Raise a one-line ValueError for the first bad setting; return self."""
+        """Fill in the family defaults, then raise a one-line ValueError for the first bad
+        setting; return self."""
         if self.algo not in ALGORITHMS:
             raise ValueError(f"unknown algo {self.algo!r}; choose one of {', '.join(ALGORITHMS)}")
+        for name, value in FAMILY_DEFAULTS[self.family].items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"--{_flag(f.name)} must be a finite number, got {value}")
         positive = ("steps", "buffer_size", "eval_every", "eval_episodes", "batch_size")
-        positive += ("policy_delay", "update_every", "log_every", "checkpoint_every")
+        positive += ("policy_delay", "update_every", "log_every", "checkpoint_every", "alpha")
+        positive += ("target_update_every",)
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{_flag(name)} must be positive, got {getattr(self, name)}")
@@ -143,7 +192,7 @@ class TrainConfig:
             raise ValueError(f"--hidden needs positive widths, got {self.hidden}")
         if self.sparsity is not None:
             if not self.sparse:
-                raise ValueError("--sparsity applies to static-td3 and ds-td3, not dense td3")
+                raise ValueError(f"--sparsity applies to sparse variants, not dense {self.algo}")
             check_sparsity(self.sparsity)
         for name in ("lambda1", "lambda2"):
             value = getattr(self, name)

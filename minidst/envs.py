@@ -12,11 +12,25 @@ import re
 import gymnasium as gym
 import numpy as np
 
-#: The paper's Erdős–Rényi lambda of the first layer per env family; lambda2 = 64 everywhere.
-PAPER_LAMBDA1 = {"HalfCheetah": 7.0, "Hopper": 7.0, "Walker2d": 7.0, "Ant": 40.0, "Humanoid": 61.0}
-PAPER_LAMBDA2 = 64.0
-#: lambda1 for an env the paper did not run (its value for the small locomotion envs).
-DEFAULT_LAMBDA1 = 7.0
+#: The paper's Erdős–Rényi lambdas ``(first layer, hidden layers)`` per algorithm and env.
+PAPER_LAMBDAS = {
+    "td3": {
+        "HalfCheetah": (7.0, 64.0),
+        "Hopper": (7.0, 64.0),
+        "Walker2d": (7.0, 64.0),
+        "Ant": (40.0, 64.0),
+        "Humanoid": (61.0, 64.0),
+    },
+    "sac": {  # the appendix (DS-SAC)
+        "HalfCheetah": (12.0, 80.0),
+        "Hopper": (7.0, 20.0),
+        "Walker2d": (12.0, 80.0),
+        "Ant": (30.0, 64.0),
+        "Humanoid": (61.0, 64.0),
+    },
+}
+#: For an env the paper did not run: its TD3 values for the small locomotion envs.
+DEFAULT_LAMBDAS = (7.0, 64.0)
 
 
 def env_family(env_id: str) -> str:
@@ -24,9 +38,10 @@ def env_family(env_id: str) -> str:
     return env_id.split("-v")[0]
 
 
-def paper_lambdas(env_id: str) -> tuple[float, float]:
-    """``(lambda1, lambda2)`` of the paper's Erdős–Rényi init for ``env_id``."""
-    return PAPER_LAMBDA1.get(env_family(env_id), DEFAULT_LAMBDA1), PAPER_LAMBDA2
+def paper_lambdas(env_id: str, algorithm: str = "td3") -> tuple[float, float]:
+    """``(lambda1, lambda2)`` of the paper's Erdős–Rényi init for ``env_id`` and ``algorithm``
+    (``"td3"`` or ``"sac"``)."""
+    return PAPER_LAMBDAS[algorithm].get(env_family(env_id), DEFAULT_LAMBDAS)
 
 
 def check_env_id(env_id: str) -> None:

@@ -98,3 +98,13 @@ def _soft_update_sparse(target: SparseLinear, online: SparseLinear, tau: float, 
     # Row r's survivors are those among union entries indptr[r]:indptr[r+1] with keep set.
     kept_before = np.concatenate([[0], np.cumsum(keep)]).astype(np.int32)
     target.set_topology(kept_before[indptr], indices[keep], values[keep])
+
+
+def hard_update(target, online) -> None:
+    """``theta' <- theta``: the target becomes an exact copy, topology included (a layer, or an
+    MLP of layers). Arrays are copied, so later in-place updates of one never touch the other."""
+    if hasattr(target, "layers"):
+        for t_layer, o_layer in zip(target.layers, online.layers):
+            hard_update(t_layer, o_layer)
+        return
+    target.load_state_dict({name: array.copy() for name, array in online.state_dict().items()})

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from minidst.agent import Agent, NetworkSparsity, TopologySchedule
 from minidst.flops import forward_flops
-from minidst.layers import SparseLinear
 from minidst.nn import MLP, mse_loss
 from minidst.optim import Adam
 from minidst.target import soft_update
-from minidst.topology import drop_fraction, evolve_layer
+
+__all__ = ["TD3", "NetworkSparsity", "TD3Config", "TopologySchedule"]
 
 
 @dataclass
@@ -41,28 +42,7 @@ class TD3Config:
     exploration_noise: float = 0.1  #: Gaussian action noise while collecting, x max action
 
 
-@dataclass
-class NetworkSparsity:
-    """Per-layer densities of actor and critic (``None`` = dense layer)."""
-
-    actor: list[float | None]
-    critic: list[float | None]
-
-
-@dataclass
-class TopologySchedule:
-    """When and how DS-TD3 rewires its networks."""
-
-    update_every: int = 1000  #: training iterations between topology updates
-    drop_fraction: float = 0.05  #: zeta, the fraction pruned and regrown
-    schedule: str = "constant"  #: "constant" or "cosine" (annealed to 0 at ``end_iteration``)
-    end_iteration: int = 1_000_000  #: for the cosine schedule
-    prune: str = "per-sign"  #: "per-sign" (the paper's code) or "magnitude"
-    grow: str = "random"  #: "random" (SET, the paper) or "gradient" (RigL)
-    target_rule: str = "topk"  #: sparse targets: "topk" magnitude (paper) or "copy" topology
-
-
-class TD3:
+class TD3(Agent):
     """The agent: ``act(obs, explore)`` and ``update(batch) -> metrics``.
 
     Args:
@@ -183,14 +163,7 @@ class TD3:
         """One training iteration on a feature-major batch; returns namespaced metrics."""
         self.iteration += 1
         c = self.config
-        # The DS-TD3 code rewires at iteration % 1000 == 2, which with policy delay 2 is also an
-        # actor iteration. Each network is rewired right after its own optimizer step, so
-        # gradient-based regrowth (RigL) sees that network's own loss gradient.
-        rewire = (
-            self.topology is not None
-            and not self.frozen
-            and self.iteration % self.topology.update_every == 2
-        )
+        rewire = self.rewire_now()
         target = self.td_target(batch)
         loss, qs = self.critic_loss(batch, target)
         self.critic_optimizer.step()
@@ -232,48 +205,8 @@ class TD3:
             "critic2_target": self.critic_targets[1],
         }
 
-    # ---- topology ---------------------------------------------------------------------------
-    def evolve_topology(self, names: list[str], grow: str | None = None) -> dict[str, float]:
-        """Prune and regrow every sparse layer of the named online networks.
-
-        ``grow`` overrides the schedule's rule (``"none"`` prunes only, for the freeze).
-        """
-        t = self.topology
-        fraction = drop_fraction(t.drop_fraction, self.iteration, t.end_iteration, t.schedule)
-        metrics = {"topology/drop_fraction": fraction}
-        for name in names:
-            net, optimizer = self.networks()[name]
-            for i, layer in enumerate(net.layers):
-                if isinstance(layer, SparseLinear):
-                    stats = evolve_layer(
-                        layer, optimizer, fraction, self.rng, t.prune, grow or t.grow
-                    )
-                    metrics[f"topology/{name}_l{i + 1}_pruned"] = stats["pruned"]
-                    metrics[f"topology/{name}_l{i + 1}_regrown_same"] = stats["regrown_same"]
-        return metrics
-
-    def freeze_topology(self) -> dict[str, float]:
-        """End-of-training freeze (the paper's code): one last prune without regrowth, then the
-        topology stays fixed. Counts drop by the drop fraction; targets follow at their next
-        Polyak step."""
-        if self.topology is None or self.frozen:
-            return {}
-        metrics = self.evolve_topology(["actor", "critic1", "critic2"], grow="none")
-        self.frozen = True
-        return metrics
-
-    def layer_stats(self) -> dict[str, float]:
-        """Density of every online layer and the weight count of actor + critics."""
-        stats: dict[str, float] = {}
-        weights = dense_weights = 0
-        for name, (net, _) in self.networks().items():
-            for i, layer in enumerate(net.layers):
-                stats[f"topology/{name}_l{i + 1}_density"] = layer.density
-                weights += layer.nnz
-                dense_weights += layer.in_features * layer.out_features
-        stats["topology/weights"] = weights
-        stats["topology/sparsity"] = 1.0 - weights / dense_weights
-        return stats
+    def optimizers(self) -> dict[str, Adam]:
+        return {"actor": self.actor_optimizer, "critic": self.critic_optimizer}
 
     def flops_per_iteration(self, batch_size: int) -> float:
         """FLOPs of one training iteration, averaged over the policy delay (2 * nnz per sample
@@ -292,32 +225,3 @@ class TD3:
             self.critics[0].layers
         )
         return batch_size * (critic_step + actor_step / self.config.policy_delay)
-
-    # ---- checkpoints ------------------------------------------------------------------------
-    def state_dict(self) -> dict:
-        """Everything that changes during training (arrays are not copied).
-
-        The run's generator ``self.rng`` is shared with the training loop, which saves it.
-        """
-        return {
-            "iteration": self.iteration,
-            "frozen": self.frozen,
-            "networks": {name: net.state_dict() for name, net in self.all_networks().items()},
-            "optimizers": {
-                "actor": self.actor_optimizer.state_dict(),
-                "critic": self.critic_optimizer.state_dict(),
-            },
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        """Restore :meth:`state_dict`; networks first, so the moments can be checked against
-        the restored topology."""
-        networks = self.all_networks()
-        if set(state["networks"]) != set(networks):
-            raise ValueError("saved networks are not a TD3 agent's")
-        for name, net in networks.items():
-            net.load_state_dict(state["networks"][name])
-        self.actor_optimizer.load_state_dict(state["optimizers"]["actor"])
-        self.critic_optimizer.load_state_dict(state["optimizers"]["critic"])
-        self.iteration = int(state["iteration"])
-        self.frozen = bool(state["frozen"])

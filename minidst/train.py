@@ -35,14 +35,16 @@ from pathlib import Path
 
 import numpy as np
 
+from minidst.agent import NetworkSparsity, TopologySchedule
 from minidst.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minidst.config import TrainConfig
 from minidst.envs import env_sizes, make_env, max_episode_steps, paper_lambdas
 from minidst.kernels import warmup
 from minidst.logger import CSVLog, progress_line
 from minidst.replay import ReplayBuffer
+from minidst.sac import SAC, SACConfig
 from minidst.sparsity import erdos_renyi_density, erk_densities
-from minidst.td3 import TD3, NetworkSparsity, TD3Config, TopologySchedule
+from minidst.td3 import TD3, TD3Config
 
 RUN_FILES = (
     "config.json",
@@ -86,22 +88,12 @@ def build_agent(
     act_dim: int,
     max_action: np.ndarray,
     rng: np.random.Generator,
-) -> TD3:
-    """The TD3 agent of ``config.algo``: dense, static sparse or dynamic sparse."""
-    td3_config = TD3Config(
-        hidden=tuple(config.hidden),
-        lr=config.lr,
-        weight_decay=config.weight_decay,
-        gamma=config.gamma,
-        tau=config.tau,
-        policy_delay=config.policy_delay,
-        policy_noise=config.policy_noise,
-        noise_clip=config.noise_clip,
-        exploration_noise=config.exploration_noise,
-    )
+) -> TD3 | SAC:
+    """The agent of ``config.algo``: TD3 or SAC, dense, static sparse or dynamic sparse."""
+    config.validate()
     sparsity = topology = None
     if config.sparse:
-        lam1, lam2 = paper_lambdas(config.env)
+        lam1, lam2 = paper_lambdas(config.env, config.family)
         lam1 = config.lambda1 if config.lambda1 is not None else lam1
         lam2 = config.lambda2 if config.lambda2 is not None else lam2
         sparsity = NetworkSparsity(
@@ -118,6 +110,34 @@ def build_agent(
             grow=config.grow,
             target_rule=config.target_rule,
         )
+    shared = {
+        "hidden": tuple(config.hidden),
+        "lr": config.lr,
+        "weight_decay": config.weight_decay,
+        "gamma": config.gamma,
+        "tau": config.tau,
+    }
+    if config.family == "sac":
+        # The actor's output layer holds a mean and a log-std per action: 2 * act_dim rows.
+        sparsity = sparsity and NetworkSparsity(
+            layer_densities(config, [obs_dim, *config.hidden, 2 * act_dim], lam1, lam2),
+            sparsity.critic,
+        )
+        sac_config = SACConfig(
+            **shared,
+            alpha=config.alpha,
+            learn_alpha=config.entropy == "learned",
+            target_entropy=config.target_entropy,
+            target_update_every=config.target_update_every,
+        )
+        return SAC(obs_dim, act_dim, max_action, rng, sac_config, sparsity, topology)
+    td3_config = TD3Config(
+        **shared,
+        policy_delay=config.policy_delay,
+        policy_noise=config.policy_noise,
+        noise_clip=config.noise_clip,
+        exploration_noise=config.exploration_noise,
+    )
     return TD3(obs_dim, act_dim, max_action, rng, td3_config, sparsity, topology)
 
 

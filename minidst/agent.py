@@ -1,0 +1,147 @@
+"""What every minidst agent shares, dense or sparse, TD3 or SAC.
+
+An agent owns named networks (online and target), their optimizers, and the run's random
+generator. Its variants differ **only** in how the networks are built (:class:`NetworkSparsity`)
+and whether their topology evolves (:class:`TopologySchedule`); everything here is the same for
+all of them: when and how to rewire, the end-of-training freeze, per-layer statistics, and the
+state a checkpoint saves.
+
+A subclass provides ``networks()``, ``all_networks()``, ``optimizers()``, ``act(obs, explore)``,
+``update(batch) -> metrics`` and ``flops_per_iteration(batch_size)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from minidst.layers import SparseLinear
+from minidst.nn import MLP
+from minidst.optim import Adam
+from minidst.topology import drop_fraction, evolve_layer
+
+
+@dataclass
+class NetworkSparsity:
+    """Per-layer densities of actor and critic (``None`` = dense layer)."""
+
+    actor: list[float | None]
+    critic: list[float | None]
+
+
+@dataclass
+class TopologySchedule:
+    """When and how a dynamic sparse agent rewires its networks."""
+
+    update_every: int = 1000  #: training iterations between topology updates
+    drop_fraction: float = 0.05  #: zeta, the fraction pruned and regrown
+    schedule: str = "constant"  #: "constant" or "cosine" (annealed to 0 at ``end_iteration``)
+    end_iteration: int = 1_000_000  #: for the cosine schedule
+    prune: str = "per-sign"  #: "per-sign" (the paper's code) or "magnitude"
+    grow: str = "random"  #: "random" (SET, the paper) or "gradient" (RigL)
+    target_rule: str = "topk"  #: sparse targets: "topk" magnitude (paper) or "copy" topology
+
+
+class Agent:
+    """Base class: topology evolution, statistics and checkpoint state of named networks."""
+
+    rng: np.random.Generator
+    topology: TopologySchedule | None
+    iteration: int = 0
+    frozen: bool = False  # set by freeze_topology(): no more rewiring
+
+    # ---- provided by each agent ---------------------------------------------------------------
+    def networks(self) -> dict[str, tuple[MLP, Adam]]:
+        """The online networks that train, by name, each with its optimizer."""
+        raise NotImplementedError
+
+    def all_networks(self) -> dict[str, MLP]:
+        """Online and target networks by name (what a checkpoint holds)."""
+        raise NotImplementedError
+
+    def optimizers(self) -> dict[str, Adam]:
+        """Every optimizer by name (what a checkpoint holds)."""
+        raise NotImplementedError
+
+    # ---- topology ---------------------------------------------------------------------------
+    def rewire_now(self) -> bool:
+        """True on the iterations where a dynamic sparse agent rewires.
+
+        The DS-TD3 code rewires at ``iteration % 1000 == 2``, which with TD3's policy delay 2 is
+        also an actor iteration. Each network is rewired right after its own optimizer step, so
+        gradient-based regrowth (RigL) sees that network's own loss gradient.
+        """
+        return (
+            self.topology is not None
+            and not self.frozen
+            and self.iteration % self.topology.update_every == 2
+        )
+
+    def evolve_topology(self, names: list[str], grow: str | None = None) -> dict[str, float]:
+        """Prune and regrow every sparse layer of the named online networks.
+
+        ``grow`` overrides the schedule's rule (``"none"`` prunes only, for the freeze).
+        """
+        t = self.topology
+        fraction = drop_fraction(t.drop_fraction, self.iteration, t.end_iteration, t.schedule)
+        metrics = {"topology/drop_fraction": fraction}
+        for name in names:
+            net, optimizer = self.networks()[name]
+            for i, layer in enumerate(net.layers):
+                if isinstance(layer, SparseLinear):
+                    stats = evolve_layer(
+                        layer, optimizer, fraction, self.rng, t.prune, grow or t.grow
+                    )
+                    metrics[f"topology/{name}_l{i + 1}_pruned"] = stats["pruned"]
+                    metrics[f"topology/{name}_l{i + 1}_regrown_same"] = stats["regrown_same"]
+        return metrics
+
+    def freeze_topology(self) -> dict[str, float]:
+        """End-of-training freeze (the DS-TD3 code): one last prune without regrowth, then the
+        topology stays fixed. Counts drop by the drop fraction; sparse targets follow at their
+        next update."""
+        if self.topology is None or self.frozen:
+            return {}
+        metrics = self.evolve_topology(list(self.networks()), grow="none")
+        self.frozen = True
+        return metrics
+
+    def layer_stats(self) -> dict[str, float]:
+        """Density of every online layer and the weight count of the trained networks."""
+        stats: dict[str, float] = {}
+        weights = dense_weights = 0
+        for name, (net, _) in self.networks().items():
+            for i, layer in enumerate(net.layers):
+                stats[f"topology/{name}_l{i + 1}_density"] = layer.density
+                weights += layer.nnz
+                dense_weights += layer.in_features * layer.out_features
+        stats["topology/weights"] = weights
+        stats["topology/sparsity"] = 1.0 - weights / dense_weights
+        return stats
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything that changes during training (arrays are not copied).
+
+        The run's generator ``self.rng`` is shared with the training loop, which saves it.
+        """
+        return {
+            "iteration": self.iteration,
+            "frozen": self.frozen,
+            "networks": {name: net.state_dict() for name, net in self.all_networks().items()},
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers().items()},
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore :meth:`state_dict`; networks first, so the moments can be checked against
+        the restored topology."""
+        networks, optimizers = self.all_networks(), self.optimizers()
+        if set(state["networks"]) != set(networks) or set(state["optimizers"]) != set(optimizers):
+            raise ValueError(f"saved networks are not a {type(self).__name__} agent's")
+        for name, net in networks.items():
+            net.load_state_dict(state["networks"][name])
+        for name, optimizer in optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+        self.iteration = int(state["iteration"])
+        self.frozen = bool(state["frozen"])
