@@ -1,10 +1,12 @@
-"""One TD3 update, dense versus sparse, at HalfCheetah sizes; and training env-steps/s.
+"""One TD3 and one SAC update, dense versus sparse, at HalfCheetah sizes; training env-steps/s.
 
-Three agents of the same shape (HalfCheetah-v5: 17 observations, 6 actions, 256-256 hidden):
+For each family, three agents of the same shape (HalfCheetah-v5: 17 observations, 6 actions,
+256-256 hidden):
 
-* ``td3``       dense layers (NumPy matmuls): the base of every ratio;
-* ``ds paper``  DS-TD3 at the paper's Erdős–Rényi densities (~51% sparsity over the weights);
-* ``ds 90%``    DS-TD3 with ERK densities at 90% sparsity.
+* ``td3`` / ``sac``  dense layers (NumPy matmuls): the base of that family's ratios;
+* ``ds paper``       the dynamic sparse agent at the paper's Erdős–Rényi densities (DS-TD3: ~51%
+  sparsity over the weights; DS-SAC: the appendix's lambdas);
+* ``ds 90%``         the dynamic sparse agent with ERK densities at 90% sparsity.
 
 Each sparse agent first runs ``--settle`` updates so that its topology has been rewired and its
 target networks lag the online ones, as they do for most of a real run; the timed updates then
@@ -54,9 +56,16 @@ from minidst.train import Trainer, build_agent  # noqa: E402
 
 OBS, ACT = 17, 6  # HalfCheetah-v5
 AGENTS = {
-    "td3": {"algo": "td3"},
-    "ds paper": {"algo": "ds-td3"},
-    "ds 90%": {"algo": "ds-td3", "sparsity": 0.9},
+    "td3": {
+        "td3": {"algo": "td3"},
+        "ds paper": {"algo": "ds-td3"},
+        "ds 90%": {"algo": "ds-td3", "sparsity": 0.9},
+    },
+    "sac": {
+        "sac": {"algo": "sac"},
+        "ds paper": {"algo": "ds-sac"},
+        "ds 90%": {"algo": "ds-sac", "sparsity": 0.9},
+    },
 }
 
 
@@ -78,7 +87,7 @@ def batch_pool(rng: np.random.Generator, batch: int, count: int = 32) -> list[di
 
 def time_updates(settings: dict, batch: int) -> tuple[float, float]:
     """Milliseconds per update and the update's FLOPs, for one agent configuration."""
-    config = TrainConfig(env="HalfCheetah-v5", batch_size=batch, **settings)
+    config = TrainConfig(env="HalfCheetah-v5", batch_size=batch, **settings).validate()
     rng = np.random.default_rng(0)
     agent = build_agent(config, OBS, ACT, np.ones(ACT), rng)
     pool = batch_pool(rng, batch)
@@ -114,17 +123,17 @@ def training_speed() -> float:
 
 def main() -> int:
     warmup()
-    print(f"TD3 update at HalfCheetah sizes, {ARGS.threads} thread(s), {ARGS.updates} updates each")
-    print(f"{'agent':<10}{'batch':>6}{'ms/update':>11}{'x dense':>9}{'MFLOP':>8}{'GFLOP/s':>9}")
-    for batch in ARGS.batches:
-        base = None
-        for name, settings in AGENTS.items():
-            ms, flops = time_updates(settings, batch)
-            base = base or ms
-            gflops = flops / (ms * 1e6)
-            print(
-                f"{name:<10}{batch:>6}{ms:>11.2f}{ms / base:>9.2f}{flops / 1e6:>8.1f}{gflops:>9.1f}"
-            )
+    print(f"Updates at HalfCheetah sizes, {ARGS.threads} thread(s), {ARGS.updates} updates each")
+    print(f"{'agent':<14}{'batch':>6}{'ms/update':>11}{'x dense':>9}{'MFLOP':>8}{'GFLOP/s':>9}")
+    for family, agents in AGENTS.items():
+        for batch in ARGS.batches:
+            base = None
+            for name, settings in agents.items():
+                ms, flops = time_updates(settings, batch)
+                base = base or ms
+                label = name if name == family else f"{family} {name}"
+                row = f"{label:<14}{batch:>6}{ms:>11.2f}{ms / base:>9.2f}"
+                print(f"{row}{flops / 1e6:>8.1f}{flops / (ms * 1e6):>9.1f}")
     if ARGS.env_steps:
         rate = training_speed()
         print(

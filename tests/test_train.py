@@ -105,6 +105,17 @@ def test_resume_equals_uninterrupted_run(uninterrupted, tmp_path):
     assert json.loads((run_dir / "config.json").read_text())["config"]["steps"] == TOTAL
 
 
+def test_ds_sac_with_learned_temperature_resumes_exactly(tmp_path):
+    settings = [*SMALL, "--algo", "ds-sac", "--entropy", "learned", "--batch-size", "64"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert main(["train", *settings, "--steps", "800", "--run-dir", str(straight)]) == 0
+    assert main(["train", *settings, "--steps", "500", "--run-dir", str(resumed)]) == 0
+    assert main(["train", "--resume", str(resumed), "--steps", "800", "--quiet"]) == 0
+    assert_same_run(straight, resumed)
+    progress = read_csv(straight / "progress.csv")
+    assert float(progress[-1]["values/alpha"]) != 0.2  # the temperature did move
+
+
 def test_ctrl_c_saves_a_checkpoint_and_resume_completes_the_same_run(uninterrupted, tmp_path):
     run_dir = tmp_path / "interrupted"
     command = [sys.executable, "-m", "minidst.cli", "train", *SMALL, "--steps", str(TOTAL)]
