@@ -114,7 +114,8 @@ class TrainConfig:
     lambda2: float | None = field(
         default=None,
         metadata=_help(
-            "Erdős–Rényi lambda of hidden layers (default: the paper's, 64)", type=float
+            "Erdős–Rényi lambda of hidden layers (default: the paper's per env and algo)",
+            type=float,
         ),
     )
     # ---- topology evolution (ds-td3)

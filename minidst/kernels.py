@@ -16,8 +16,9 @@ layer step, each costing ``O(nnz * batch)``:
 * :func:`sddmm` ``out[k] = dZ[row_k] . X[col_k]``  (the weight gradient *only at stored entries*,
   a "sampled dense-dense matrix product": never form the dense ``dZ @ X.T``).
 
-A third, :func:`polyak_union`, serves sparse target networks: it averages two CSR matrices with
-different patterns in one ``O(nnz)`` merge (see ``target.py``).
+Two more serve sparse target networks (see ``target.py``): :func:`polyak_union` averages two CSR
+matrices with different patterns in one ``O(nnz)`` merge, and :func:`polyak_topk` adds the
+paper's "keep the k largest" step.
 
 Speed notes (measured on a 2-core AVX-512 machine; see ``benchmarks/kernels.py``):
 
@@ -216,6 +217,58 @@ def polyak_union(t_indptr, t_indices, t_data, o_indptr, o_indices, o_data, tau, 
             n += 1
         indptr[r + 1] = n
     return n
+
+
+@njit(cache=True)
+def polyak_topk(t_indptr, t_indices, t_data, o_indptr, o_indices, o_data, tau, k, out):
+    """Polyak average on the union (:func:`polyak_union`), then keep the ``k`` largest
+    magnitudes: the DS-TD3 paper's sparse target update, in one pass of compiled code.
+
+    Which entries go: the ``d = n_union - k`` smallest magnitudes, ties to the lower position
+    (a stable sort). Found without sorting the union: at least ``d`` unshared entries (in only
+    one pattern) are ``<= bound``, the ``d``-th smallest unshared magnitude, so every dropped
+    entry is too; only those few candidates are sorted.
+
+    ``out`` as for :func:`polyak_union`, plus a boolean ``keep`` array of the same length.
+    Returns ``(n_union, same_pattern)``. If ``same_pattern``, every dropped entry was an online
+    newcomer, so the kept entries are exactly the target's, in order: the common case while a
+    target lags its online layer, where the caller can update the target's values in place.
+    """
+    data, origin, keep = out[2], out[3], out[4]
+    n = polyak_union(t_indptr, t_indices, t_data, o_indptr, o_indices, o_data, tau, out[:4])
+    n_drop = n - k
+    keep[:n] = True
+    if n_drop <= 0:
+        return n, n == len(t_data)
+    magnitude = np.abs(data[:n])
+    n_unshared = 0
+    for i in range(n):
+        n_unshared += origin[i] != FROM_BOTH
+    unshared = np.empty(n_unshared, dtype=magnitude.dtype)
+    j = 0
+    for i in range(n):
+        if origin[i] != FROM_BOTH:
+            unshared[j] = magnitude[i]
+            j += 1
+    bound = np.partition(unshared, n_drop - 1)[n_drop - 1]
+    candidates = np.flatnonzero(magnitude <= bound)
+    order = np.argsort(magnitude[candidates], kind="mergesort")  # stable: ties by position
+    same_pattern = n - len(t_data) == n_drop
+    for i in range(n_drop):
+        dropped = candidates[order[i]]
+        keep[dropped] = False
+        same_pattern = same_pattern and origin[dropped] == FROM_ONLINE
+    return n, same_pattern
+
+
+def polyak_topk_reference(t_dense, t_mask, o_dense, o_mask, tau, k):
+    """Plain NumPy twin of :func:`polyak_topk` on dense arrays: the kept mask, and the values."""
+    union, values, _ = polyak_union_reference(t_dense, t_mask, o_dense, o_mask, tau)
+    flat = np.flatnonzero(union)  # row-major: the CSR order
+    magnitude = np.abs(values.ravel()[flat])
+    kept = np.zeros(union.size, dtype=bool)
+    kept[flat[np.argsort(magnitude, kind="stable")[len(flat) - k :]]] = True
+    return kept.reshape(union.shape), values
 
 
 def polyak_union_reference(t_dense, t_mask, o_dense, o_mask, tau):

@@ -188,3 +188,45 @@ def test_polyak_union_matches_reference(n_rows, n_cols, t_density, o_density, dt
     np.testing.assert_array_equal(origin, ref_origin[rows, cols])
     # Same arithmetic in the same dtype as the reference: equal, not just close.
     np.testing.assert_array_equal(data, values[rows, cols])
+
+
+@settings(deadline=None, max_examples=80)
+@given(
+    st.integers(1, 20),
+    st.integers(1, 20),
+    st.sampled_from([0.1, 0.4, 1.0]),
+    st.sampled_from([0.1, 0.4, 1.0]),
+    st.booleans(),
+    st.integers(0, 2**32 - 1),
+)
+def test_polyak_topk_matches_reference(n_rows, n_cols, t_density, o_density, ties, seed):
+    rng = np.random.default_rng(seed)
+    target = random_csr(n_rows, n_cols, t_density, rng, np.float64)
+    online = random_csr(n_rows, n_cols, o_density, rng, np.float64)
+    if ties:  # many equal magnitudes: the stable tie rule decides
+        target.data[:] = rng.integers(1, 3, target.nnz)
+        online.data[:] = rng.integers(1, 3, online.nnz) * rng.choice([-1.0, 1.0], online.nnz)
+    k = online.nnz
+    capacity = target.nnz + online.nnz
+    out = (
+        np.empty(n_rows + 1, np.int32),
+        np.empty(capacity, np.int32),
+        np.empty(capacity, np.float64),
+        np.empty(capacity, np.int8),
+        np.empty(capacity, np.bool_),
+    )
+    n, same = kernels.polyak_topk(
+        target.indptr, target.indices, target.data, online.indptr, online.indices, online.data,
+        0.3, k, out,
+    )  # fmt: skip
+    t_mask, o_mask = target.toarray() != 0, online.toarray() != 0
+    kept, values = kernels.polyak_topk_reference(
+        target.toarray(), t_mask, online.toarray(), o_mask, 0.3, k
+    )
+    keep = out[4][:n]
+    union = sp.csr_array((out[2][:n], out[1][:n], out[0]), shape=(n_rows, n_cols))
+    rows, cols = np.nonzero(t_mask | o_mask)
+    np.testing.assert_array_equal(keep, kept[rows, cols])
+    np.testing.assert_array_equal(union.data, values[rows, cols])
+    assert keep.sum() == min(k, n)
+    assert same == np.array_equal(kept, t_mask)

@@ -7,7 +7,6 @@ import pytest
 
 from minidst import MLP, Adam, DenseLinear, SparseLinear, evolve_layer, soft_update
 from minidst.sparsity import linear_from_csr
-from minidst.target import smallest_to_drop
 
 
 def positions(layer):
@@ -78,18 +77,6 @@ def test_topk_keeps_a_lagging_target_pattern_in_place(rng):
     assert target.weight.indices is old_indices
     np.testing.assert_array_equal(positions(target), old_positions)
     np.testing.assert_allclose(target.weight.data, expected.ravel()[old_positions], rtol=1e-12)
-
-
-@pytest.mark.parametrize("n_drop", [0, 1, 5, 12])
-def test_smallest_to_drop_equals_a_full_stable_sort(n_drop, rng):
-    # Many ties (small integers) check that ties go to the lowest index, as in a stable sort.
-    magnitude = rng.integers(0, 6, 40).astype(np.float64)
-    unshared = np.zeros(40, dtype=bool)
-    unshared[rng.choice(40, 12, replace=False)] = True
-    expected = np.argsort(magnitude, kind="stable")[:n_drop]
-    np.testing.assert_array_equal(
-        np.sort(smallest_to_drop(magnitude, unshared, n_drop)), np.sort(expected)
-    )
 
 
 def test_copy_rule_takes_the_online_topology(rng):
