@@ -6,18 +6,21 @@ and whether their topology evolves (:class:`TopologySchedule`); everything here 
 all of them: when and how to rewire, the end-of-training freeze, per-layer statistics, and the
 state a checkpoint saves.
 
-A subclass provides ``networks()``, ``all_networks()``, ``optimizers()``, ``act(obs, explore)``,
-``update(batch) -> metrics`` and ``flops_per_iteration(batch_size)``.
+Both agents have an actor and twin critics with target critics, built by :meth:`Agent.build`;
+both train the critics with the same loss (:meth:`Agent.critic_loss`). A subclass provides
+``all_networks()``, ``optimizers()``, ``act(obs, explore)``, ``update(batch) -> metrics`` and
+``flops_per_iteration(batch_size)``.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
 
 from minidst.layers import SparseLinear
-from minidst.nn import MLP
+from minidst.nn import MLP, mse_loss
 from minidst.optim import Adam
 from minidst.topology import drop_fraction, evolve_layer
 
@@ -44,18 +47,86 @@ class TopologySchedule:
 
 
 class Agent:
-    """Base class: topology evolution, statistics and checkpoint state of named networks."""
+    """Base class: networks, critic loss, topology evolution, statistics, checkpoint state."""
 
     rng: np.random.Generator
     topology: TopologySchedule | None
+    actor: MLP
+    critics: list[MLP]
+    critic_targets: list[MLP]
+    actor_optimizer: Adam
+    critic_optimizer: Adam
     iteration: int = 0
     frozen: bool = False  # set by freeze_topology(): no more rewiring
 
-    # ---- provided by each agent ---------------------------------------------------------------
+    def build(
+        self,
+        obs_dim: int,
+        act_dim: int,
+        max_action: np.ndarray,
+        rng: np.random.Generator,
+        *,
+        hidden: tuple[int, ...],
+        actor_outputs: int,
+        actor_activation: str,
+        sparsity: NetworkSparsity | None,
+        topology: TopologySchedule | None,
+        lr: float,
+        weight_decay: float,
+        dtype,
+    ) -> None:
+        """Make the actor ``obs -> hidden -> actor_outputs``, twin critics ``concat(obs,
+        action) -> hidden -> 1`` with target copies (same topology and values), and an Adam
+        for the actor and one for both critics."""
+        self.rng = rng
+        self.topology = topology
+        self.obs_dim, self.act_dim = obs_dim, act_dim
+        self.dtype = np.dtype(dtype)
+        self.max_action = np.asarray(max_action, dtype=dtype).reshape(act_dim, 1)
+        n_layers = len(hidden) + 1
+        sparsity = sparsity or NetworkSparsity([None] * n_layers, [None] * n_layers)
+        self.actor = MLP.build(
+            [obs_dim, *hidden, actor_outputs],
+            sparsity.actor,
+            rng,
+            output_activation=actor_activation,
+            dtype=dtype,
+        )
+        self.critics = [
+            MLP.build([obs_dim + act_dim, *hidden, 1], sparsity.critic, rng, dtype=dtype)
+            for _ in range(2)
+        ]
+        self.critic_targets = [copy.deepcopy(critic) for critic in self.critics]
+        self.actor_optimizer = Adam(self.actor.layers, lr=lr, weight_decay=weight_decay)
+        self.critic_optimizer = Adam(
+            [layer for critic in self.critics for layer in critic.layers],
+            lr=lr,
+            weight_decay=weight_decay,
+        )
+        self.iteration = 0
+        self.frozen = False
+
+    def critic_loss(self, batch: dict[str, np.ndarray], target: np.ndarray) -> tuple[float, list]:
+        """``sum_i mean((Q_i(s, a) - y)^2)``; backprops into both critics. Returns (loss, Q's)."""
+        critic_input = np.concatenate([batch["obs"], batch["action"]], axis=0)
+        total, qs = 0.0, []
+        for critic in self.critics:
+            q = critic.forward(critic_input)
+            loss, dq = mse_loss(q, target)
+            critic.backward(dq)
+            total += loss
+            qs.append(q)
+        return total, qs
+
     def networks(self) -> dict[str, tuple[MLP, Adam]]:
         """The online networks that train, by name, each with its optimizer."""
-        raise NotImplementedError
+        return {
+            "actor": (self.actor, self.actor_optimizer),
+            "critic1": (self.critics[0], self.critic_optimizer),
+            "critic2": (self.critics[1], self.critic_optimizer),
+        }
 
+    # ---- provided by each agent ---------------------------------------------------------------
     def all_networks(self) -> dict[str, MLP]:
         """Online and target networks by name (what a checkpoint holds)."""
         raise NotImplementedError

@@ -32,7 +32,6 @@ Entropy temperature ``alpha``: fixed (the paper's appendix, 0.2) or learned by m
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass
 
@@ -40,7 +39,7 @@ import numpy as np
 
 from minidst.agent import Agent, NetworkSparsity, TopologySchedule
 from minidst.flops import forward_flops
-from minidst.nn import MLP, mse_loss
+from minidst.nn import MLP
 from minidst.optim import Adam
 from minidst.target import hard_update, soft_update
 
@@ -165,31 +164,26 @@ class SAC(Agent):
         self.config = config = config or SACConfig()
         if config.target_update_every < 1:
             raise ValueError("target_update_every must be >= 1")
-        self.rng = rng
-        self.topology = topology
-        self.obs_dim, self.act_dim = obs_dim, act_dim
-        self.dtype = np.dtype(dtype)
-        self.max_action = np.asarray(max_action, dtype=dtype).reshape(act_dim, 1)
+        # The actor's output holds a mean and a raw log-std per action dimension.
+        self.build(
+            obs_dim,
+            act_dim,
+            max_action,
+            rng,
+            hidden=config.hidden,
+            actor_outputs=2 * act_dim,
+            actor_activation="identity",
+            sparsity=sparsity,
+            topology=topology,
+            lr=config.lr,
+            weight_decay=config.weight_decay,
+            dtype=dtype,
+        )
         self.target_entropy = (
             -float(act_dim) if config.target_entropy is None else config.target_entropy
         )
-        n_layers = len(config.hidden) + 1
-        sparsity = sparsity or NetworkSparsity([None] * n_layers, [None] * n_layers)
-        self.actor = MLP.build(
-            [obs_dim, *config.hidden, 2 * act_dim], sparsity.actor, rng, dtype=dtype
-        )
-        self.critics = [
-            MLP.build([obs_dim + act_dim, *config.hidden, 1], sparsity.critic, rng, dtype=dtype)
-            for _ in range(2)
-        ]
-        self.critic_targets = [copy.deepcopy(critic) for critic in self.critics]
         self.temperature = Temperature(config.alpha)
-        adam = {"lr": config.lr, "weight_decay": config.weight_decay}
-        self.actor_optimizer = Adam(self.actor.layers, **adam)
-        self.critic_optimizer = Adam([layer for c in self.critics for layer in c.layers], **adam)
         self.temperature_optimizer = Adam([self.temperature], lr=config.lr)
-        self.iteration = 0
-        self.frozen = False
 
     @property
     def alpha(self) -> float:
@@ -225,18 +219,6 @@ class SAC(Agent):
         q1, q2 = self._q_min(self.critic_targets, batch["next_obs"], sample["a"])
         soft_value = np.minimum(q1, q2) - self.alpha * sample["logp"]
         return batch["reward"] + self.config.gamma * (1.0 - batch["terminated"]) * soft_value
-
-    def critic_loss(self, batch: dict[str, np.ndarray], target: np.ndarray) -> tuple[float, list]:
-        """``sum_i mean((Q_i(s, a) - y)^2)``; backprops into both critics. Returns (loss, Q's)."""
-        critic_input = np.concatenate([batch["obs"], batch["action"]], axis=0)
-        total, qs = 0.0, []
-        for critic in self.critics:
-            q = critic.forward(critic_input)
-            loss, dq = mse_loss(q, target)
-            critic.backward(dq)
-            total += loss
-            qs.append(q)
-        return total, qs
 
     def actor_loss(self, batch: dict[str, np.ndarray], eps: np.ndarray | None = None):
         """``mean(alpha * log pi(a|s) - min_i Q_i(s, a))``, ``a`` reparameterised; backprops
@@ -302,13 +284,6 @@ class SAC(Agent):
             elif self.iteration % c.target_update_every == 0:
                 hard_update(target_net, critic)
         return metrics
-
-    def networks(self) -> dict[str, tuple[MLP, Adam]]:
-        return {
-            "actor": (self.actor, self.actor_optimizer),
-            "critic1": (self.critics[0], self.critic_optimizer),
-            "critic2": (self.critics[1], self.critic_optimizer),
-        }
 
     def all_networks(self) -> dict[str, MLP]:
         return {

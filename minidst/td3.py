@@ -20,7 +20,7 @@ import numpy as np
 
 from minidst.agent import Agent, NetworkSparsity, TopologySchedule
 from minidst.flops import forward_flops
-from minidst.nn import MLP, mse_loss
+from minidst.nn import MLP
 from minidst.optim import Adam
 from minidst.target import soft_update
 
@@ -66,36 +66,22 @@ class TD3(Agent):
         dtype=np.float32,
     ):
         self.config = config = config or TD3Config()
-        self.rng = rng
-        self.topology = topology
-        self.obs_dim, self.act_dim = obs_dim, act_dim
-        self.max_action = np.asarray(max_action, dtype=dtype).reshape(act_dim, 1)
-        n_layers = len(config.hidden) + 1
-        sparsity = sparsity or NetworkSparsity([None] * n_layers, [None] * n_layers)
-        self.actor = MLP.build(
-            [obs_dim, *config.hidden, act_dim],
-            sparsity.actor,
+        self.build(
+            obs_dim,
+            act_dim,
+            max_action,
             rng,
-            output_activation="tanh",
-            dtype=dtype,
-        )
-        self.critics = [
-            MLP.build([obs_dim + act_dim, *config.hidden, 1], sparsity.critic, rng, dtype=dtype)
-            for _ in range(2)
-        ]
-        # Targets start as exact copies (same topology and values).
-        self.actor_target = copy.deepcopy(self.actor)
-        self.critic_targets = [copy.deepcopy(critic) for critic in self.critics]
-        self.actor_optimizer = Adam(
-            self.actor.layers, lr=config.lr, weight_decay=config.weight_decay
-        )
-        self.critic_optimizer = Adam(
-            [layer for c in self.critics for layer in c.layers],
+            hidden=config.hidden,
+            actor_outputs=act_dim,
+            actor_activation="tanh",
+            sparsity=sparsity,
+            topology=topology,
             lr=config.lr,
             weight_decay=config.weight_decay,
+            dtype=dtype,
         )
-        self.iteration = 0
-        self.frozen = False  # set by freeze_topology(): no more rewiring
+        # TD3 also keeps a target actor (SAC's targets are computed with the online actor).
+        self.actor_target = copy.deepcopy(self.actor)
 
     # ---- acting -----------------------------------------------------------------------------
     def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
@@ -130,18 +116,6 @@ class TD3(Agent):
         next_input = np.concatenate([next_obs, next_action], axis=0)
         next_q = np.minimum(*(target.forward(next_input) for target in self.critic_targets))
         return batch["reward"] + c.gamma * (1.0 - batch["terminated"]) * next_q
-
-    def critic_loss(self, batch: dict[str, np.ndarray], target: np.ndarray) -> tuple[float, list]:
-        """``sum_i mean((Q_i(s, a) - y)^2)``; backprops into both critics. Returns (loss, Q's)."""
-        critic_input = np.concatenate([batch["obs"], batch["action"]], axis=0)
-        total, qs = 0.0, []
-        for critic in self.critics:
-            q = critic.forward(critic_input)
-            loss, dq = mse_loss(q, target)
-            critic.backward(dq)
-            total += loss
-            qs.append(q)
-        return total, qs
 
     def actor_loss(self, batch: dict[str, np.ndarray]) -> float:
         """``-mean Q_1(s, pi(s))``; backprops through critic 1 into the actor.
@@ -185,14 +159,6 @@ class TD3(Agent):
             for target_net, critic in zip(self.critic_targets, self.critics):
                 soft_update(target_net, critic, c.tau, rule)
         return metrics
-
-    def networks(self) -> dict[str, tuple[MLP, Adam]]:
-        """The online networks by name, each with its optimizer."""
-        return {
-            "actor": (self.actor, self.actor_optimizer),
-            "critic1": (self.critics[0], self.critic_optimizer),
-            "critic2": (self.critics[1], self.critic_optimizer),
-        }
 
     def all_networks(self) -> dict[str, MLP]:
         """Online and target networks by name (what a checkpoint holds)."""

@@ -263,11 +263,14 @@ class Trainer:
                 f"the checkpoint in {run_dir} holds no readable settings"
             ) from None
         saved.steps = config.steps  # the only setting a resume may change
-        if saved != config:
+        differing = [
+            name for name, value in config.to_dict().items() if getattr(saved, name) != value
+        ]
+        if differing:
             raise CheckpointError(
-                f"the checkpoint in {run_dir} is from another run ({saved.algo} on {saved.env}, "
-                f"seed {saved.seed}) than its config.json ({config.algo} on {config.env}, "
-                f"seed {config.seed})"
+                f"the checkpoint in {run_dir} is from another run than its config.json "
+                f"({saved.algo} on {saved.env}, seed {saved.seed}; differs in: "
+                f"{', '.join(differing)})"
             )
         if steps is not None:
             if steps < meta["step"]:

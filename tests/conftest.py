@@ -27,3 +27,15 @@ def random_csr(n_rows: int, n_cols: int, density: float, rng: np.random.Generato
 def float_tolerance(dtype) -> dict:
     """Tolerances for kernels that reassociate sums (rounding only)."""
     return {"rtol": 1e-4, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
+
+
+def make_rl_batch(rng, obs_dim, max_action, batch=8, dtype=np.float64) -> dict:
+    """A feature-major replay batch with actions inside the box and ~30% terminal flags."""
+    act_dim = len(max_action)
+    return {
+        "obs": rng.standard_normal((obs_dim, batch)).astype(dtype),
+        "action": (rng.uniform(-1, 1, (act_dim, batch)) * max_action[:, None]).astype(dtype),
+        "reward": rng.standard_normal((1, batch)).astype(dtype),
+        "next_obs": rng.standard_normal((obs_dim, batch)).astype(dtype),
+        "terminated": (rng.random((1, batch)) < 0.3).astype(dtype),
+    }

@@ -4,6 +4,7 @@ import copy
 
 import numpy as np
 import pytest
+from conftest import make_rl_batch
 from scipy.stats import norm
 
 from minidst.agent import NetworkSparsity, TopologySchedule
@@ -32,13 +33,7 @@ def make_agent(seed=0, sparse=False, evolve=False, dtype=np.float64, **config):
 
 
 def make_batch(rng, batch=8, dtype=np.float64):
-    return {
-        "obs": rng.standard_normal((OBS, batch)).astype(dtype),
-        "action": (rng.uniform(-1, 1, (ACT, batch)) * MAX_ACTION[:, None]).astype(dtype),
-        "reward": rng.standard_normal((1, batch)).astype(dtype),
-        "next_obs": rng.standard_normal((OBS, batch)).astype(dtype),
-        "terminated": (rng.random((1, batch)) < 0.3).astype(dtype),
-    }
+    return make_rl_batch(rng, OBS, MAX_ACTION, batch, dtype)
 
 
 # --------------------------------------------------------------------------------------------
