@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from minidst import kernels
 from minidst.layers import DenseLinear, SparseLinear
 
 
@@ -22,12 +23,13 @@ from minidst.layers import DenseLinear, SparseLinear
 # Activations: y = f(z), and dz = f'(z) * dy
 # --------------------------------------------------------------------------------------------
 def relu(z: np.ndarray) -> np.ndarray:
-    return np.maximum(z, 0)
+    # np.maximum(z, 0), as a Numba loop: NumPy's version is slow for this (see kernels.relu).
+    return kernels.relu(z)
 
 
 def relu_backward(z: np.ndarray, y: np.ndarray, dy: np.ndarray) -> np.ndarray:
-    # The derivative at exactly 0 is taken as 0 (as PyTorch does).
-    return dy * (z > 0)
+    # dy * (z > 0): the derivative at exactly 0 is taken as 0 (as PyTorch does).
+    return kernels.relu_backward(z, dy)
 
 
 def tanh(z: np.ndarray) -> np.ndarray:

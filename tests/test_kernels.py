@@ -230,3 +230,17 @@ def test_polyak_topk_matches_reference(n_rows, n_cols, t_density, o_density, tie
     np.testing.assert_array_equal(union.data, values[rows, cols])
     assert keep.sum() == min(k, n)
     assert same == np.array_equal(kept, t_mask)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_kernels_match_numpy_and_propagate_nan(dtype, rng):
+    z = rng.standard_normal((7, 13)).astype(dtype)
+    z[0, :3] = [0.0, np.nan, -np.inf]
+    dy = rng.standard_normal(z.shape).astype(dtype)
+    dy[1, 0] = np.nan
+    y = kernels.relu(z)
+    assert y.dtype == dtype and y.shape == z.shape
+    np.testing.assert_array_equal(y, np.maximum(z, 0))
+    np.testing.assert_array_equal(kernels.relu_backward(z, dy), dy * (z > 0))
+    strided = z[:, ::2]  # a non-contiguous view gives the same answer
+    np.testing.assert_array_equal(kernels.relu(strided), np.maximum(strided, 0))
