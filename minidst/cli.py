@@ -1,8 +1,9 @@
 """The ``minidst`` command line: ``train``, ``evaluate``, ``plot`` and ``demo``.
 
-``minidst train`` runs TD3, Static-TD3 or DS-TD3 (the default) on a gymnasium env (default
-HalfCheetah-v5) into a run directory; ``--resume DIR`` continues one exactly. ``minidst evaluate
-DIR`` scores a run's saved policy; ``minidst plot DIR ... --out FILE.png`` draws learning curves.
+``minidst train`` runs TD3 or SAC, dense, static sparse or dynamic sparse (DS-TD3 is the
+default), on a gymnasium env (default HalfCheetah-v5) into a run directory; ``--resume DIR``
+continues one exactly. ``minidst evaluate DIR`` scores a run's saved policy; ``minidst plot
+DIR ... --out FILE.png`` draws learning curves.
 Exit codes: 0 done, 1 training diverged, 2 bad input, 130 stopped by Ctrl-C.
 
 ``minidst demo`` trains three students of one architecture on a regression problem generated in
@@ -109,7 +110,7 @@ def run_train(args: argparse.Namespace) -> int:
                 f"(got {given})"
             )
         trainer = Trainer.resume(args.resume, settings.get("steps"), out=out)
-        print(f"resuming {args.resume} at step {trainer.step:,} of {trainer.config.steps:,}")
+        say(f"resuming {args.resume} at step {trainer.step:,} of {trainer.config.steps:,}")
     else:
         config = TrainConfig(**settings).validate()
         run_dir = args.run_dir or Path("runs") / f"{config.env}_{config.algo}_seed{config.seed}"
