@@ -94,13 +94,15 @@ def test_truncated_episodes_are_stored_as_not_terminated(uninterrupted):
     assert state["buffer"]["terminated"].sum() == 0
 
 
-def test_resume_equals_uninterrupted_run(uninterrupted, tmp_path):
+def test_resume_equals_uninterrupted_run(uninterrupted, tmp_path, capsys):
     run_dir = tmp_path / "resumed"
     # Stops at 700, mid-episode: the checkpoint is the episode end at 600, and the rows logged
     # after it (and the off-grid evaluation at 700) are recomputed on resume.
     assert main(["train", *SMALL, "--steps", "700", "--run-dir", str(run_dir)]) == 0
     assert load_checkpoint(run_dir / "checkpoint.npz")[1]["step"] == 600
+    capsys.readouterr()
     assert main(["train", "--resume", str(run_dir), "--steps", str(TOTAL), "--quiet"]) == 0
+    assert capsys.readouterr().out == ""  # --quiet means quiet on resume too
     assert_same_run(uninterrupted, run_dir)
     assert json.loads((run_dir / "config.json").read_text())["config"]["steps"] == TOTAL
 
