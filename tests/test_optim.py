@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minidst import Adam, DenseLinear, SparseLinear, mse_loss
+from minidst import Adam, DenseLinear, SparseLinear, evolve_layer, mse_loss
 from minidst.nn import MLP
 
 
@@ -81,3 +81,16 @@ def test_sparse_and_dense_mlps_fit_a_regression(densities, rng):
         optimizer.step()
     final, _ = mse_loss(net.forward(X), y)
     assert final < 0.05 * y.var()
+
+
+def test_a_topology_change_without_remap_is_caught(rng):
+    layer = SparseLinear(8, 6, 0.5, rng, np.float64)
+    optimizer = Adam([layer])
+    layer.forward(rng.standard_normal((8, 3)))
+    layer.backward(rng.standard_normal((6, 3)))
+    optimizer.step()
+    evolve_layer(layer, None, 0.3, rng)  # same count, moved connections, moments not remapped
+    with pytest.raises(ValueError, match=r"without Adam\.remap"):
+        optimizer.step()
+    evolve_layer(layer, optimizer, 0.3, rng)  # with the optimizer, everything lines up again
+    optimizer.step()
