@@ -8,8 +8,8 @@ state a checkpoint saves.
 
 Both agents have an actor and twin critics with target critics, built by :meth:`Agent.build`;
 both train the critics with the same loss (:meth:`Agent.critic_loss`). A subclass provides
-``all_networks()``, ``optimizers()``, ``act(obs, explore)``, ``update(batch) -> metrics`` and
-``flops_per_iteration(batch_size)``.
+``td_target(batch)``, ``all_networks()``, ``optimizers()``, ``act(obs, explore)``,
+``update(batch) -> metrics`` and ``flops_per_iteration(batch_size)``.
 """
 
 from __future__ import annotations
@@ -117,6 +117,29 @@ class Agent:
             total += loss
             qs.append(q)
         return total, qs
+
+    def train_critics(self, batch: dict[str, np.ndarray], rewire: bool) -> dict[str, float]:
+        """The critic half of an iteration, the same for TD3 and SAC: the agent's own TD target
+        (``td_target``), one Adam step on the critic loss, then the critics' topology update if
+        this is a rewiring iteration (right after their step, so RigL sees their gradient)."""
+        target = self.td_target(batch)
+        loss, qs = self.critic_loss(batch, target)
+        self.critic_optimizer.step()
+        metrics = {
+            "losses/critic": loss,
+            "values/q1": float(np.mean(qs[0])),
+            "values/q2": float(np.mean(qs[1])),
+            "values/target": float(np.mean(target)),
+        }
+        if rewire:
+            metrics.update(self.evolve_topology(["critic1", "critic2"]))
+        return metrics
+
+    @property
+    def target_rule(self) -> str:
+        """How sparse targets keep their count: the schedule's rule, else the paper's top-k
+        (a static sparse agent's targets share its fixed pattern, so the rule never acts)."""
+        return self.topology.target_rule if self.topology else "topk"
 
     def networks(self) -> dict[str, tuple[MLP, Adam]]:
         """The online networks that train, by name, each with its optimizer."""

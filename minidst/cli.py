@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 import time
 from pathlib import Path
@@ -132,15 +131,11 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     from minidst.checkpoint import CheckpointError, load_checkpoint
-    from minidst.config import TrainConfig
     from minidst.envs import env_sizes, make_env
-    from minidst.train import build_agent, evaluate
+    from minidst.train import build_agent, evaluate, read_run_config
 
     run_dir = Path(args.run_dir)
-    try:
-        config = TrainConfig.from_dict(json.loads((run_dir / "config.json").read_text())["config"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{run_dir} holds no readable run (config.json: {error})") from None
+    config = read_run_config(run_dir)
     state, meta = load_checkpoint(run_dir / "policy.npz")
     if (meta.get("algo"), meta.get("env")) != (config.algo, config.env):
         raise CheckpointError(f"{run_dir}/policy.npz is not this run's policy")

@@ -177,9 +177,19 @@ class TrainConfig:
             value = getattr(self, f.name)
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"--{_flag(f.name)} must be a finite number, got {value}")
-        positive = ("steps", "buffer_size", "eval_every", "eval_episodes", "batch_size")
-        positive += ("policy_delay", "update_every", "log_every", "checkpoint_every", "alpha")
-        positive += ("target_update_every",)
+        positive = (
+            "steps",
+            "buffer_size",
+            "eval_every",
+            "eval_episodes",
+            "batch_size",
+            "policy_delay",
+            "update_every",
+            "log_every",
+            "checkpoint_every",
+            "alpha",
+            "target_update_every",
+        )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{_flag(name)} must be positive, got {getattr(self, name)}")

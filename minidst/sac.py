@@ -208,7 +208,10 @@ class SAC(Agent):
         return (self.max_action * a)[:, 0]
 
     # ---- learning ---------------------------------------------------------------------------
-    def _q_min(self, critics: list[MLP], obs: np.ndarray, a: np.ndarray) -> list[np.ndarray]:
+    def _critic_values(
+        self, critics: list[MLP], obs: np.ndarray, a: np.ndarray
+    ) -> list[np.ndarray]:
+        """``[Q_i(s, max_action * a)]`` ``(1, B)`` each, for a squashed action ``a`` in (-1, 1)."""
         x = np.concatenate([obs, (self.max_action * a).astype(self.dtype)], axis=0)
         return [critic.forward(x) for critic in critics]
 
@@ -216,7 +219,7 @@ class SAC(Agent):
         """``y = r + gamma * (1 - terminated) * (min_i Q'_i(s', a') - alpha * log pi(a'|s'))``
         with ``a' ~ pi(.|s')`` from the online actor; ``(1, B)``."""
         sample = self.policy(batch["next_obs"])
-        q1, q2 = self._q_min(self.critic_targets, batch["next_obs"], sample["a"])
+        q1, q2 = self._critic_values(self.critic_targets, batch["next_obs"], sample["a"])
         soft_value = np.minimum(q1, q2) - self.alpha * sample["logp"]
         return batch["reward"] + self.config.gamma * (1.0 - batch["terminated"]) * soft_value
 
@@ -229,7 +232,7 @@ class SAC(Agent):
         """
         obs = batch["obs"]
         sample = self.policy(obs, eps)
-        q1, q2 = self._q_min(self.critics, obs, sample["a"])
+        q1, q2 = self._critic_values(self.critics, obs, sample["a"])
         batch_size = obs.shape[1]
         first_is_min = q1 <= q2
         d_action = np.zeros_like(sample["a"])
@@ -257,17 +260,7 @@ class SAC(Agent):
         self.iteration += 1
         c = self.config
         rewire = self.rewire_now()
-        target = self.td_target(batch)
-        loss, qs = self.critic_loss(batch, target)
-        self.critic_optimizer.step()
-        metrics = {
-            "losses/critic": loss,
-            "values/q1": float(np.mean(qs[0])),
-            "values/q2": float(np.mean(qs[1])),
-            "values/target": float(np.mean(target)),
-        }
-        if rewire:
-            metrics.update(self.evolve_topology(["critic1", "critic2"]))
+        metrics = self.train_critics(batch, rewire)
         metrics["losses/actor"], logp = self.actor_loss(batch)
         self.actor_optimizer.step()
         metrics["values/entropy"] = -float(np.mean(logp))
@@ -277,10 +270,9 @@ class SAC(Agent):
         if c.learn_alpha:
             metrics["losses/alpha"] = self.temperature_loss(logp)
             self.temperature_optimizer.step()
-        rule = self.topology.target_rule if self.topology else "topk"
         for target_net, critic in zip(self.critic_targets, self.critics):
             if c.target_update_every == 1:
-                soft_update(target_net, critic, c.tau, rule)
+                soft_update(target_net, critic, c.tau, self.target_rule)
             elif self.iteration % c.target_update_every == 0:
                 hard_update(target_net, critic)
         return metrics

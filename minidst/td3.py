@@ -138,26 +138,15 @@ class TD3(Agent):
         self.iteration += 1
         c = self.config
         rewire = self.rewire_now()
-        target = self.td_target(batch)
-        loss, qs = self.critic_loss(batch, target)
-        self.critic_optimizer.step()
-        metrics = {
-            "losses/critic": loss,
-            "values/q1": float(np.mean(qs[0])),
-            "values/q2": float(np.mean(qs[1])),
-            "values/target": float(np.mean(target)),
-        }
-        if rewire:
-            metrics.update(self.evolve_topology(["critic1", "critic2"]))
+        metrics = self.train_critics(batch, rewire)
         if self.iteration % c.policy_delay == 0:
             metrics["losses/actor"] = self.actor_loss(batch)
             self.actor_optimizer.step()
             if rewire:
                 metrics.update(self.evolve_topology(["actor"]))
-            rule = self.topology.target_rule if self.topology else "topk"
-            soft_update(self.actor_target, self.actor, c.tau, rule)
+            soft_update(self.actor_target, self.actor, c.tau, self.target_rule)
             for target_net, critic in zip(self.critic_targets, self.critics):
-                soft_update(target_net, critic, c.tau, rule)
+                soft_update(target_net, critic, c.tau, self.target_rule)
         return metrics
 
     def all_networks(self) -> dict[str, MLP]:

@@ -92,12 +92,14 @@ def build_agent(
     """The agent of ``config.algo``: TD3 or SAC, dense, static sparse or dynamic sparse."""
     config.validate()
     sparsity = topology = None
+    # SAC's actor outputs a mean and a log-std per action dimension; TD3's, the action itself.
+    actor_outputs = 2 * act_dim if config.family == "sac" else act_dim
     if config.sparse:
         lam1, lam2 = paper_lambdas(config.env, config.family)
         lam1 = config.lambda1 if config.lambda1 is not None else lam1
         lam2 = config.lambda2 if config.lambda2 is not None else lam2
         sparsity = NetworkSparsity(
-            layer_densities(config, [obs_dim, *config.hidden, act_dim], lam1, lam2),
+            layer_densities(config, [obs_dim, *config.hidden, actor_outputs], lam1, lam2),
             layer_densities(config, [obs_dim + act_dim, *config.hidden, 1], lam1, lam2),
         )
     if config.dynamic:
@@ -118,11 +120,6 @@ def build_agent(
         "tau": config.tau,
     }
     if config.family == "sac":
-        # The actor's output layer holds a mean and a log-std per action: 2 * act_dim rows.
-        sparsity = sparsity and NetworkSparsity(
-            layer_densities(config, [obs_dim, *config.hidden, 2 * act_dim], lam1, lam2),
-            sparsity.critic,
-        )
         sac_config = SACConfig(
             **shared,
             alpha=config.alpha,
@@ -178,6 +175,15 @@ def library_versions() -> dict[str, str]:
         "gymnasium": gymnasium.__version__,
         "mujoco": mujoco.__version__,
     }
+
+
+def read_run_config(run_dir: str | Path) -> TrainConfig:
+    """The settings recorded in ``run_dir/config.json``; a one-line ValueError if unreadable."""
+    path = Path(run_dir) / "config.json"
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text())["config"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is missing or corrupt: {error}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,10 +257,7 @@ class Trainer:
         config_path = run_dir / "config.json"
         if not config_path.is_file():
             raise ValueError(f"{run_dir} holds no run to resume (no config.json)")
-        try:
-            config = TrainConfig.from_dict(json.loads(config_path.read_text())["config"])
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{config_path} is corrupt: {error}") from None
+        config = read_run_config(run_dir)
         state, meta = load_checkpoint(run_dir / "checkpoint.npz")
         try:
             saved = TrainConfig.from_dict(meta["config"])

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from minidst.agent import NetworkSparsity, TopologySchedule
 from minidst.sparsity import random_topology
 
 
@@ -39,3 +40,30 @@ def make_rl_batch(rng, obs_dim, max_action, batch=8, dtype=np.float64) -> dict:
         "next_obs": rng.standard_normal((obs_dim, batch)).astype(dtype),
         "terminated": (rng.random((1, batch)) < 0.3).astype(dtype),
     }
+
+
+def make_small_agent(
+    agent_cls,
+    config_cls,
+    obs_dim,
+    max_action,
+    seed=0,
+    sparse=False,
+    evolve=False,
+    dtype=np.float64,
+    **config,
+):
+    """A TD3 or SAC with 16-16 hidden layers; ``sparse`` makes the first two layers of every
+    network sparse, ``evolve`` rewires them every 10 iterations (drop fraction 0.2)."""
+    sparsity = NetworkSparsity([0.5, 0.4, None], [0.5, 0.4, None]) if sparse else None
+    topology = TopologySchedule(update_every=10, drop_fraction=0.2) if evolve else None
+    return agent_cls(
+        obs_dim,
+        len(max_action),
+        max_action,
+        np.random.default_rng(seed),
+        config_cls(hidden=(16, 16), **config),
+        sparsity,
+        topology,
+        dtype=dtype,
+    )

@@ -4,10 +4,9 @@ import copy
 
 import numpy as np
 import pytest
-from conftest import make_rl_batch
+from conftest import make_rl_batch, make_small_agent
 from scipy.stats import norm
 
-from minidst.agent import NetworkSparsity, TopologySchedule
 from minidst.gradcheck import assert_gradient_close, central_difference
 from minidst.layers import SparseLinear
 from minidst.sac import SAC, SACConfig, squashed_gaussian, squashed_gaussian_backward
@@ -17,18 +16,7 @@ MAX_ACTION = np.array([2.0, 0.5])
 
 
 def make_agent(seed=0, sparse=False, evolve=False, dtype=np.float64, **config):
-    sparsity = NetworkSparsity([0.5, 0.4, None], [0.5, 0.4, None]) if sparse else None
-    topology = TopologySchedule(update_every=10, drop_fraction=0.2) if evolve else None
-    return SAC(
-        OBS,
-        ACT,
-        MAX_ACTION,
-        np.random.default_rng(seed),
-        SACConfig(hidden=(16, 16), **config),
-        sparsity,
-        topology,
-        dtype=dtype,
-    )
+    return make_small_agent(SAC, SACConfig, OBS, MAX_ACTION, seed, sparse, evolve, dtype, **config)
 
 
 def make_batch(rng, batch=8, dtype=np.float64):
