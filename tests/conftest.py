@@ -1,11 +1,13 @@
-"""Shared test helpers: random CSR matrices and a seeded generator."""
+"""Shared test helpers: a seeded generator, random CSR matrices, small agents and RL batches."""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from minidst.agent import NetworkSparsity, TopologySchedule
+from minidst.sac import SAC, SACConfig
 from minidst.sparsity import random_topology
+from minidst.td3 import TD3, TD3Config
 
 
 @pytest.fixture
@@ -30,40 +32,37 @@ def float_tolerance(dtype) -> dict:
     return {"rtol": 1e-4, "atol": 1e-4} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
 
 
-def make_rl_batch(rng, obs_dim, max_action, batch=8, dtype=np.float64) -> dict:
+#: The small RL problem the agent tests share: 5 observations, 2 actions with unequal bounds.
+OBS, ACT = 5, 2
+MAX_ACTION = np.array([2.0, 0.5])
+AGENTS = {"td3": (TD3, TD3Config), "sac": (SAC, SACConfig)}
+
+
+def make_batch(rng, batch=8, dtype=np.float64) -> dict:
     """A feature-major replay batch with actions inside the box and ~30% terminal flags."""
-    act_dim = len(max_action)
     return {
-        "obs": rng.standard_normal((obs_dim, batch)).astype(dtype),
-        "action": (rng.uniform(-1, 1, (act_dim, batch)) * max_action[:, None]).astype(dtype),
+        "obs": rng.standard_normal((OBS, batch)).astype(dtype),
+        "action": (rng.uniform(-1, 1, (ACT, batch)) * MAX_ACTION[:, None]).astype(dtype),
         "reward": rng.standard_normal((1, batch)).astype(dtype),
-        "next_obs": rng.standard_normal((obs_dim, batch)).astype(dtype),
+        "next_obs": rng.standard_normal((OBS, batch)).astype(dtype),
         "terminated": (rng.random((1, batch)) < 0.3).astype(dtype),
     }
 
 
-def make_small_agent(
-    agent_cls,
-    config_cls,
-    obs_dim,
-    max_action,
-    seed=0,
-    sparse=False,
-    evolve=False,
-    dtype=np.float64,
-    **config,
-):
-    """A TD3 or SAC with 16-16 hidden layers; ``sparse`` makes the first two layers of every
-    network sparse, ``evolve`` rewires them every 10 iterations (drop fraction 0.2)."""
-    sparsity = NetworkSparsity([0.5, 0.4, None], [0.5, 0.4, None]) if sparse else None
+def make_agent(algo, seed=0, sparse=False, evolve=False, dtype=np.float64, **config):
+    """A ``"td3"`` or ``"sac"`` agent with 16-16 hidden layers; ``sparse`` makes the first two
+    layers of every network sparse, ``evolve`` rewires them every 10 iterations (drop fraction
+    0.2)."""
+    agent_cls, config_cls = AGENTS[algo]
+    densities = NetworkSparsity([0.5, 0.4, None], [0.5, 0.4, None]) if sparse else None
     topology = TopologySchedule(update_every=10, drop_fraction=0.2) if evolve else None
     return agent_cls(
-        obs_dim,
-        len(max_action),
-        max_action,
+        OBS,
+        ACT,
+        MAX_ACTION,
         np.random.default_rng(seed),
         config_cls(hidden=(16, 16), **config),
-        sparsity,
+        densities,
         topology,
         dtype=dtype,
     )

@@ -4,20 +4,17 @@ import copy
 
 import numpy as np
 import pytest
-import test_sac
-import test_td3
+from conftest import make_agent, make_batch
 
 from minidst.gradcheck import assert_gradient_close, central_difference
 from minidst.nn import mse_loss
 
-MAKERS = {"td3": test_td3.make_agent, "sac": test_sac.make_agent}
 
-
-@pytest.mark.parametrize("algo", MAKERS)
+@pytest.mark.parametrize("algo", ["td3", "sac"])
 @pytest.mark.parametrize("sparse", [False, True])
 def test_critic_loss_gradients(algo, sparse, rng):
-    agent = MAKERS[algo](sparse=sparse)
-    batch = test_td3.make_batch(rng)
+    agent = make_agent(algo, sparse=sparse)
+    batch = make_batch(rng)
     y = agent.td_target(batch)
     agent.critic_loss(batch, y)
     for c, critic in enumerate(agent.critics):
@@ -33,14 +30,14 @@ def test_critic_loss_gradients(algo, sparse, rng):
             )
 
 
-@pytest.mark.parametrize("algo", MAKERS)
+@pytest.mark.parametrize("algo", ["td3", "sac"])
 def test_state_dict_restores_a_trained_agent_exactly(algo, rng):
-    agent = MAKERS[algo](sparse=True, evolve=True)
+    agent = make_agent(algo, sparse=True, evolve=True)
     for _ in range(15):  # past a topology update
-        agent.update(test_td3.make_batch(rng))
-    clone = MAKERS[algo](seed=1, sparse=True, evolve=True)
+        agent.update(make_batch(rng))
+    clone = make_agent(algo, seed=1, sparse=True, evolve=True)
     clone.load_state_dict(copy.deepcopy(agent.state_dict()))
-    batch = test_td3.make_batch(rng)
+    batch = make_batch(rng)
     clone.rng = copy.deepcopy(agent.rng)  # the run's generator is saved by the trainer
     np.testing.assert_array_equal(
         clone.update(batch)["losses/critic"], agent.update(batch)["losses/critic"]

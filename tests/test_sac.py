@@ -4,23 +4,17 @@ import copy
 
 import numpy as np
 import pytest
-from conftest import make_rl_batch, make_small_agent
+from conftest import ACT, MAX_ACTION, OBS, make_batch
+from conftest import make_agent as make_any_agent
 from scipy.stats import norm
 
 from minidst.gradcheck import assert_gradient_close, central_difference
 from minidst.layers import SparseLinear
-from minidst.sac import SAC, SACConfig, squashed_gaussian, squashed_gaussian_backward
-
-OBS, ACT = 5, 2
-MAX_ACTION = np.array([2.0, 0.5])
+from minidst.sac import squashed_gaussian, squashed_gaussian_backward
 
 
-def make_agent(seed=0, sparse=False, evolve=False, dtype=np.float64, **config):
-    return make_small_agent(SAC, SACConfig, OBS, MAX_ACTION, seed, sparse, evolve, dtype, **config)
-
-
-def make_batch(rng, batch=8, dtype=np.float64):
-    return make_rl_batch(rng, OBS, MAX_ACTION, batch, dtype)
+def make_agent(**options):
+    return make_any_agent("sac", **options)
 
 
 # --------------------------------------------------------------------------------------------

@@ -2,23 +2,16 @@
 
 import numpy as np
 import pytest
-from conftest import make_rl_batch, make_small_agent
+from conftest import ACT, MAX_ACTION, OBS, make_batch
+from conftest import make_agent as make_any_agent
 
 from minidst.gradcheck import assert_gradient_close, central_difference
 from minidst.layers import SparseLinear
 from minidst.replay import ReplayBuffer
-from minidst.td3 import TD3, TD3Config
-
-OBS, ACT = 5, 2
-MAX_ACTION = np.array([2.0, 0.5])
 
 
-def make_agent(seed=0, sparse=False, evolve=False, dtype=np.float64, **config):
-    return make_small_agent(TD3, TD3Config, OBS, MAX_ACTION, seed, sparse, evolve, dtype, **config)
-
-
-def make_batch(rng, batch=8, dtype=np.float64):
-    return make_rl_batch(rng, OBS, MAX_ACTION, batch, dtype)
+def make_agent(**options):
+    return make_any_agent("td3", **options)
 
 
 def test_td_target_with_clipped_smoothing_noise(rng):
