@@ -18,7 +18,9 @@ layer step, each costing ``O(nnz * batch)``:
 
 Two more serve sparse target networks (see ``target.py``): :func:`polyak_union` averages two CSR
 matrices with different patterns in one ``O(nnz)`` merge, and :func:`polyak_topk` adds the
-paper's "keep the k largest" step.
+paper's "keep the k largest" step. The rest of a training step's compiled code is here too:
+ReLU forward and backward (:func:`relu`, :func:`relu_backward`) and one Adam step on flat arrays
+(:func:`adam_step`). :func:`warmup` compiles them all.
 
 Speed notes (measured on a 2-core AVX-512 machine; see ``benchmarks/kernels.py``):
 
@@ -37,6 +39,8 @@ Speed notes (measured on a 2-core AVX-512 machine; see ``benchmarks/kernels.py``
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from numba import njit, prange
@@ -312,39 +316,68 @@ def relu_backward(z, dy):
     return out
 
 
-def warmup() -> None:
-    """Compile every kernel for float32 and float64 now (they compile lazily on first use)."""
-    from minidst.optim import adam_step
+# --------------------------------------------------------------------------------------------
+# Adam: one optimizer step on flat arrays (the bookkeeping around it is in optim.py)
+# --------------------------------------------------------------------------------------------
+# error_model="numpy": 0/0 gives NaN (like the NumPy twin) instead of raising ZeroDivisionError.
+@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
+def adam_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, t):
+    """One Adam step in place on flat arrays ``param, grad, m, v`` (all the same shape).
 
+    ``t`` is the 1-based step count used for bias correction. Follows PyTorch's formula:
+    ``p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``.
+    """
+    step_size = lr / (1.0 - beta1**t)
+    sqrt_correction = math.sqrt(1.0 - beta2**t)
+    for i in range(param.size):
+        g = grad[i]
+        if decoupled:
+            param[i] -= lr * weight_decay * param[i]
+        else:
+            g += weight_decay * param[i]
+        m[i] = beta1 * m[i] + (1.0 - beta1) * g
+        v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
+        param[i] -= step_size * m[i] / (math.sqrt(v[i]) / sqrt_correction + eps)
+
+
+def adam_step_reference(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, t):
+    """Plain NumPy twin of :func:`adam_step` (same arguments, same in-place effect)."""
+    if decoupled:
+        param -= lr * weight_decay * param
+        g = grad
+    else:
+        g = grad + weight_decay * param
+    m[:] = beta1 * m + (1 - beta1) * g
+    v[:] = beta2 * v + (1 - beta2) * g * g
+    param -= lr / (1 - beta1**t) * m / (np.sqrt(v) / math.sqrt(1 - beta2**t) + eps)
+
+
+def warmup() -> None:
+    """Compile every kernel of this module for float32 and float64 now.
+
+    Kernels compile lazily on first call (seconds each, cached on disk afterwards); chapters,
+    benchmarks and the trainer call this first so the pause happens up front, not mid-run.
+    """
     indptr = np.array([0, 1], dtype=np.int32)
     indices = np.array([0], dtype=np.int32)
     for dtype in (np.float32, np.float64):
         data = np.ones(1, dtype=dtype)
         X = np.ones((1, 2), dtype=dtype)
         out = np.empty((1, 2), dtype=dtype)
-        grad = np.empty(1, dtype=dtype)
+        grad = np.zeros(1, dtype=dtype)
         spmm(indptr, indices, data, X, out)
-        relu_backward(relu(X), X)
         spmm_parallel(indptr, indices, data, X, out)
         sddmm(indptr, indices, X, X, grad)
         sddmm_parallel(indptr, indices, X, X, grad)
+        relu_backward(relu(X), X)
         union = (
             np.empty(2, np.int32),
             np.empty(2, np.int32),
             np.empty(2, dtype),
             np.empty(2, np.int8),
+            np.empty(2, np.bool_),
         )
-        polyak_union(indptr, indices, data, indptr, indices, data, 0.5, union)
-        adam_step(
-            data,
-            grad.copy(),
-            np.zeros_like(data),
-            np.zeros_like(data),
-            1e-3,
-            0.9,
-            0.999,
-            1e-8,
-            0.0,
-            False,
-            1,
-        )
+        polyak_union(indptr, indices, data, indptr, indices, data, 0.5, union[:4])
+        polyak_topk(indptr, indices, data, indptr, indices, data, 0.5, 1, union)
+        moments = np.zeros_like(data), np.zeros_like(data)
+        adam_step(data, grad, *moments, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, 1)

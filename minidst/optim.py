@@ -11,6 +11,10 @@ Weight decay comes in two flavours:
   term ``wd * p`` is *added to the gradient* before the moments are updated;
 * ``decoupled=True`` (AdamW): the parameter is shrunk by ``lr * wd * p`` directly, outside the
   adaptive scaling.
+
+The arithmetic of one step is the kernel :func:`minidst.kernels.adam_step` (beside its NumPy
+twin); this module keeps the bookkeeping: which arrays, which moments, and what happens to them
+when a layer's connections move.
 """
 
 from __future__ import annotations
@@ -19,42 +23,8 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
 
-from minidst.kernels import FASTMATH
-
-
-# error_model="numpy": 0/0 gives NaN (like the NumPy twin) instead of raising ZeroDivisionError.
-@njit(cache=True, fastmath=FASTMATH, error_model="numpy")
-def adam_step(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, t):
-    """One Adam step in place on flat arrays ``param, grad, m, v`` (all the same shape).
-
-    ``t`` is the 1-based step count used for bias correction. Follows PyTorch's formula:
-    ``p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)``.
-    """
-    step_size = lr / (1.0 - beta1**t)
-    sqrt_correction = math.sqrt(1.0 - beta2**t)
-    for i in range(param.size):
-        g = grad[i]
-        if decoupled:
-            param[i] -= lr * weight_decay * param[i]
-        else:
-            g += weight_decay * param[i]
-        m[i] = beta1 * m[i] + (1.0 - beta1) * g
-        v[i] = beta2 * v[i] + (1.0 - beta2) * g * g
-        param[i] -= step_size * m[i] / (math.sqrt(v[i]) / sqrt_correction + eps)
-
-
-def adam_step_reference(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, decoupled, t):
-    """Plain NumPy twin of :func:`adam_step` (same arguments, same in-place effect)."""
-    if decoupled:
-        param -= lr * weight_decay * param
-        g = grad
-    else:
-        g = grad + weight_decay * param
-    m[:] = beta1 * m + (1 - beta1) * g
-    v[:] = beta2 * v + (1 - beta2) * g * g
-    param -= lr / (1 - beta1**t) * m / (np.sqrt(v) / math.sqrt(1 - beta2**t) + eps)
+from minidst.kernels import adam_step
 
 
 class Adam:
