@@ -51,6 +51,10 @@ class _Linear:
     bias: np.ndarray
     weight_grad: np.ndarray
     bias_grad: np.ndarray
+    #: Bumped whenever the layer's connections change (never for a dense layer). Whoever keeps
+    #: arrays aligned with the stored weights (Adam's moments, packed copies) compares it with
+    #: the version they were aligned to, to know when theirs are stale.
+    topology_version: int = 0
 
     def _check_input(self, X: np.ndarray, name: str, rows: int) -> None:
         if not isinstance(X, np.ndarray) or X.ndim != 2:
@@ -208,8 +212,9 @@ class SparseLinear(_Linear):
     def set_topology(self, indptr: np.ndarray, indices: np.ndarray, data: np.ndarray) -> None:
         """Install a new canonical CSR structure (int32 indices, sorted rows, no duplicates).
 
-        Resets ``weight_grad`` and drops the transposed index used by the input gradient (it is
-        rebuilt, ``O(nnz log nnz)``, by the next backward pass that needs it).
+        Resets ``weight_grad``, drops the transposed index used by the input gradient (it is
+        rebuilt, ``O(nnz log nnz)``, by the next backward pass that needs it), and bumps
+        ``topology_version``: this is the one place a layer's connections change.
         """
         shape = (self.out_features, self.in_features)
         if indptr.dtype != np.int32 or indices.dtype != np.int32:
@@ -221,6 +226,7 @@ class SparseLinear(_Linear):
             raise ValueError("CSR structure is not canonical (unsorted or duplicate indices)")
         self.weight_grad = np.zeros_like(data)
         self._transpose = None  # built by the first backward pass that needs it
+        self.topology_version += 1
 
     def _transposed_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``W.T`` in CSR form: for every input feature c, the stored entries of column c.

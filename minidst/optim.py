@@ -54,16 +54,16 @@ class Adam:
         self.t = 0
         self.m = [[np.zeros_like(p) for p in layer.parameters()] for layer in self.layers]
         self.v = [[np.zeros_like(p) for p in layer.parameters()] for layer in self.layers]
-        self._patterns = [_pattern(layer) for layer in self.layers]
+        self._versions = [_topology_version(layer) for layer in self.layers]
 
     def step(self) -> None:
         """Update every parameter in place from its current gradient."""
         self.t += 1
         beta1, beta2 = self.betas
-        for layer, pattern in zip(self.layers, self._patterns):
+        for layer, version in zip(self.layers, self._versions):
             # Pitfall: a topology change that bypasses remap() keeps the count but moves the
             # connections, so every moment would silently belong to another weight.
-            if _pattern(layer) is not pattern:
+            if _topology_version(layer) != version:
                 raise ValueError(
                     f"{layer}'s connections changed without Adam.remap(): its moments no longer "
                     "line up (pass the optimizer to evolve_layer)"
@@ -97,7 +97,7 @@ class Adam:
         ``weight.data``, or -1 for a newly grown one (whose moments start at zero).
         """
         i = self._index(layer)
-        self._patterns[i] = _pattern(layer)
+        self._versions[i] = _topology_version(layer)
         kept = source >= 0
         for moments in (self.m[i], self.v[i]):
             new = np.zeros(len(source), dtype=moments[0].dtype)
@@ -118,11 +118,10 @@ class Adam:
         self.t = int(state["t"])
         self.m = [[np.asarray(a) for a in moments] for moments in state["m"]]
         self.v = [[np.asarray(a) for a in moments] for moments in state["v"]]
-        self._patterns = [_pattern(layer) for layer in self.layers]
+        self._versions = [_topology_version(layer) for layer in self.layers]
 
 
-def _pattern(layer):
-    """The array that holds a sparse layer's connection pattern (None for a dense layer); a
-    topology update installs a new one, so its identity tells whether the pattern moved."""
-    weight = getattr(layer, "weight", None)
-    return getattr(weight, "indices", None)
+def _topology_version(layer) -> int:
+    """A layer's ``topology_version``; 0 for parameters without connections (SAC's
+    temperature)."""
+    return getattr(layer, "topology_version", 0)

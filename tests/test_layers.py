@@ -193,3 +193,24 @@ def test_input_only_backward_leaves_parameter_gradients_alone(rng):
     for before, after in zip(saved, net.gradients()):
         np.testing.assert_array_equal(before, after)
     np.testing.assert_array_equal(routed, expected)
+
+
+def test_topology_version_moves_only_when_connections_do(rng):
+    from minidst.target import soft_update
+    from minidst.topology import evolve_layer
+
+    layer = SparseLinear(8, 6, 0.5, rng, np.float64)
+    target = SparseLinear(8, 6, 0.5, rng, np.float64)
+    target.load_state_dict({k: v.copy() for k, v in layer.state_dict().items()})
+    version = layer.topology_version
+    layer.forward(rng.standard_normal((8, 3)))
+    layer.backward(rng.standard_normal((6, 3)))
+    layer.weight.data *= 2.0  # values change in place: same connections
+    soft_update(target, layer, 0.5)  # same pattern: an in-place average
+    assert layer.topology_version == version
+    target_version = target.topology_version
+    evolve_layer(layer, None, 0.3, rng)
+    assert layer.topology_version == version + 1
+    soft_update(target, layer, 0.5, rule="copy")  # the target takes the new pattern
+    assert target.topology_version == target_version + 1
+    assert DenseLinear(3, 2, rng).topology_version == 0
