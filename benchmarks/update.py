@@ -52,7 +52,8 @@ import numpy as np  # noqa: E402
 
 from minidst import warmup  # noqa: E402
 from minidst.config import TrainConfig  # noqa: E402
-from minidst.train import Trainer, build_agent  # noqa: E402
+from minidst.factory import build_agent  # noqa: E402
+from minidst.train import Trainer  # noqa: E402
 
 OBS, ACT = 17, 6  # HalfCheetah-v5
 AGENTS = {

@@ -280,13 +280,13 @@ print(
 #
 # All three students see the same minibatches: we draw the whole schedule of minibatch indices
 # once, up front. The dynamic student calls `evolve_layer` on each of its sparse layers every
-# `update_every` steps with drop fraction `zeta = 0.1`. We record the mean minibatch loss over
+# `rewire_every` steps with drop fraction `zeta = 0.1`. We record the mean minibatch loss over
 # each stretch of `eval_every` steps as the training loss, and the loss on the whole test set at
 # the end of each stretch.
 
 # %%
 steps = 600 if QUICK else 6000
-update_every = 50 if QUICK else 200
+rewire_every = 50 if QUICK else 200
 eval_every = 25 if QUICK else 50
 zeta = 0.1
 lr = 1e-3
@@ -305,7 +305,7 @@ def train(net, evolve):
         net.backward(dY)
         opt.step()
         running.append(loss)
-        if evolve and step % update_every == 0 and step < steps:
+        if evolve and step % rewire_every == 0 and step < steps:
             for layer in net.sparse_layers:
                 evolve_layer(layer, opt, zeta, rng)
             n_updates += 1
@@ -358,7 +358,7 @@ ax_train.set_ylabel("mean squared error")
 ax_test.legend()
 fig.suptitle(
     f"Teacher regression, 24-256-256-4 ReLU students; dynamic: zeta={zeta}, "
-    f"every {update_every} steps"
+    f"every {rewire_every} steps"
 )
 fig.tight_layout()
 path = OUT / "04_prune_and_regrow.png"
@@ -420,7 +420,7 @@ for name, h in results.items():
 # ## Summary
 #
 # * Dynamic sparse training keeps the number of connections fixed and moves them: every
-#   `update_every` steps, prune a fraction `zeta` of each sparse layer and regrow as many.
+#   `rewire_every` steps, prune a fraction `zeta` of each sparse layer and regrow as many.
 # * minidst's `evolve_layer(layer, optimizer, zeta, rng)` prunes per sign (the `zeta` fraction of
 #   positive and of negative weights nearest zero), regrows at uniformly random empty positions,
 #   rebuilds canonical CSR arrays in one pass, and starts new connections at weight 0.
@@ -441,7 +441,7 @@ for name, h in results.items():
 # 2. Replace random regrowth with gradient regrowth (`evolve_layer(..., grow="gradient")`, RigL)
 #    and per-sign pruning with plain magnitude pruning (`prune="magnitude"`). Which change matters
 #    more on this task?
-# 3. Vary `update_every` (50, 200, 1000) and `zeta` (0.02, 0.1, 0.3). The DS-TD3 paper found an
+# 3. Vary `rewire_every` (50, 200, 1000) and `zeta` (0.02, 0.1, 0.3). The DS-TD3 paper found an
 #    update period of 200 or 500 worse than 1,000 in RL. What happens here, and why might RL be
 #    more sensitive to frequent updates than supervised learning?
 # 4. Make the teacher itself sparse (for example a `MLP.build` with densities 0.1) and repeat. Can

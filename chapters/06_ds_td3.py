@@ -15,7 +15,7 @@
 # The paper's two baselines are built by the same code: **TD3** (every layer dense) and
 # **Static-TD3** (the same sparse initial topology, never rewired). In minidst the three differ
 # only in how `minidst.train.build_agent` fills two arguments of `TD3`: the per-layer densities
-# (`NetworkSparsity`) and the rewiring schedule (`TopologySchedule`).
+# (`NetworkDensities`) and the rewiring schedule (`TopologySchedule`).
 #
 # We work at the sizes of the paper's HalfCheetah (17 observations, 6 actions), but we train on
 # nothing more than random transitions: this chapter is about the mechanics. Chapter 7 runs the
@@ -41,11 +41,11 @@ import numpy as np
 from minidst import count_parameters, forward_flops, soft_update, warmup
 from minidst.config import TrainConfig
 from minidst.envs import env_sizes, make_env, paper_lambdas
+from minidst.factory import build_agent
 from minidst.flops import layer_table
 from minidst.layers import DenseLinear, SparseLinear
 from minidst.replay import ReplayBuffer
 from minidst.sparsity import erdos_renyi_density, linear_from_csr
-from minidst.train import build_agent
 
 QUICK = os.environ.get("MINIDST_QUICK") == "1"
 OUT = Path(os.environ.get("MINIDST_OUT", "runs/chapters"))
@@ -85,7 +85,7 @@ def named_layers(td3):
     """(name, layer) for every layer of actor, critic 1 and critic 2: what the paper counts."""
     return [
         (f"{name}.L{i + 1}", layer)
-        for name, (net, _) in td3.networks().items()
+        for name, (net, _) in td3.online_networks().items()
         for i, layer in enumerate(net.layers)
     ]
 
@@ -144,7 +144,7 @@ for name, net in agent.all_networks().items():
 # ## A topology update inside RL
 #
 # Inside `TD3.update`, the rewiring fires when the iteration counter (the number of updates so
-# far, starting at 1) satisfies `iteration % update_every == 2`, with `update_every = 1000`: on
+# far, starting at 1) satisfies `iteration % rewire_every == 2`, with `rewire_every = 1000`: on
 # iterations 2, 1002, 2002, and so on. The odd-looking 2 is the paper's code, and it has a reason:
 # with `policy_delay = 2` an even iteration is one where the actor is also trained, so all three
 # networks are rewired on the same iteration. The order within that iteration is:
@@ -163,11 +163,11 @@ for name, net in agent.all_networks().items():
 # so that two updates fit in a short run.
 
 # %%
-update_every = 100 if QUICK else 1000
-n_iterations = 2 * update_every + (60 if QUICK else 600)
+rewire_every = 100 if QUICK else 1000
+n_iterations = 2 * rewire_every + (60 if QUICK else 600)
 
 agent = build_agent(
-    TrainConfig(algo="ds-td3", env="HalfCheetah-v5", update_every=update_every),
+    TrainConfig(algo="ds-td3", env="HalfCheetah-v5", rewire_every=rewire_every),
     obs_dim,
     act_dim,
     max_action,
@@ -180,7 +180,7 @@ for _ in range(buffer.capacity):
     next_obs, reward, terminated, truncated, _ = env.step(action)
     buffer.add(obs, action, reward, next_obs, terminated)
     obs = next_obs if not (terminated or truncated) else env.reset()[0]
-print(f"{len(buffer)} random transitions; rewiring at iteration % {update_every} == 2")
+print(f"{len(buffer)} random transitions; rewiring at iteration % {rewire_every} == 2")
 
 # %% [markdown]
 # We record, for every sparse layer, its connection count after every iteration, for the online
@@ -190,13 +190,13 @@ print(f"{len(buffer)} random transitions; rewiring at iteration % {update_every}
 # %%
 sparse_layers = {
     f"{name} L{i + 1}": (name, i)
-    for name, (net, _) in agent.networks().items()
+    for name, (net, _) in agent.online_networks().items()
     for i, layer in enumerate(net.layers)
     if isinstance(layer, SparseLinear)
 }
 target_of = {"actor": "actor_target", "critic1": "critic1_target", "critic2": "critic2_target"}
 initial_nnz = {
-    key: agent.networks()[name][0].layers[i].nnz for key, (name, i) in sparse_layers.items()
+    key: agent.online_networks()[name][0].layers[i].nnz for key, (name, i) in sparse_layers.items()
 }
 
 
@@ -240,7 +240,7 @@ for _ in range(n_iterations):
     fraction = metrics["topology/drop_fraction"]
     print(f"iteration {agent.iteration}: topology update, drop fraction {fraction}")
     for key, (name, i) in sparse_layers.items():
-        net, optimizer = agent.networks()[name]
+        net, optimizer = agent.online_networks()[name]
         layer = net.layers[i]
         grown = int(metrics[f"topology/{name}_l{i + 1}_pruned"])
         zero = layer.weight.data == 0
@@ -253,10 +253,10 @@ for _ in range(n_iterations):
         assert zero.sum() == grown
         assert np.all(first_moment[zero] == 0)
 print("iterations with a topology update:", rewired_at)
-assert rewired_at == [i for i in range(1, n_iterations + 1) if i % update_every == 2]
+assert rewired_at == [i for i in range(1, n_iterations + 1) if i % rewire_every == 2]
 
 # %% [markdown]
-# The rewiring fired exactly on the iterations `iteration % update_every == 2`, and each layer's
+# The rewiring fired exactly on the iterations `iteration % rewire_every == 2`, and each layer's
 # count of exact zeros equals the number of connections it regrew: the newcomers start at 0, and
 # the printout confirms they also start with zero Adam moments. The count of each layer, checked
 # after every single iteration, never changed.
@@ -339,7 +339,7 @@ print(f"{'layer':<13}" + "".join(f"{f'+{d}':>9}" for d in distances))
 for key, fractions in overlap.items():
     print(f"{key:<13}" + "".join(f"{fractions[last + d - 1]:>9.3f}" for d in distances))
 
-polyak_between_updates = update_every // agent.config.policy_delay
+polyak_between_updates = rewire_every // agent.config.policy_delay
 print(f"\nPolyak steps between two topology updates: {polyak_between_updates}")
 print("online frozen, Polyak steps until the target holds 99% of the online connections:")
 for key, fractions in frozen_overlap.items():
@@ -467,8 +467,8 @@ assert f"{dense_per_iteration * total_steps:.2e}" == "1.07e+14"
 # 3. Move the rewiring *before* the optimizer step (edit a copy of `TD3.update`). How many of the
 #    new connections are still exactly zero when `update` returns? Why does that matter for the
 #    next topology update, given that the per-sign rule prunes exact zeros first?
-# 4. With `update_every = 1000` and `tau = 0.005`, estimate from the lag curves how many
+# 4. With `rewire_every = 1000` and `tau = 0.005`, estimate from the lag curves how many
 #    iterations a target needs to hold 99% of the online connections. Repeat with `tau = 0.02`.
-#    What would go wrong if `update_every` were shorter than that?
+#    What would go wrong if `rewire_every` were shorter than that?
 # 5. `TD3.flops_per_iteration` counts the target networks; the paper does not. Over a 1M-step run,
 #    by how much does counting them raise the dense total? Does it change the DS-TD3 / TD3 ratio?

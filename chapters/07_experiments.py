@@ -150,7 +150,7 @@ def last_progress_row(run_dir):
 
 
 def online_weights(agent):
-    layers = [layer for net, _ in agent.networks().values() for layer in net.layers]
+    layers = [layer for net, _ in agent.online_networks().values() for layer in net.layers]
     return count_parameters(layers)
 
 
@@ -168,7 +168,7 @@ for algo, trainer in trainers.items():
     row = last_progress_row(run_dirs[algo])
     topology = agent.topology
     rewirings = (
-        sum(1 for i in range(1, agent.iteration + 1) if i % topology.update_every == 2)
+        sum(1 for i in range(1, agent.iteration + 1) if i % topology.rewire_every == 2)
         if topology is not None
         else 0
     )
@@ -308,6 +308,6 @@ for algo, run_dir in run_dirs.items():
 # 4. Run DS-TD3 at 80% sparsity (`--sparsity 0.8`, ERK densities) and at 25% (`--sparsity 0.25`).
 #    The paper found that 80% fails to learn on HalfCheetah while 25% is slightly better than
 #    dense. What do you see within your budget?
-# 5. Try `--update-every 200` and `--update-every 2000`. The paper found 200 and 500 worse than
+# 5. Try `--rewire-every 200` and `--rewire-every 2000`. The paper found 200 and 500 worse than
 #    1,000. Look at `progress.csv`: how does the critic loss behave right after each topology
 #    update?

@@ -45,9 +45,10 @@ import numpy as np
 from scipy.stats import norm
 
 from minidst import count_parameters, warmup
-from minidst.agent import NetworkSparsity
+from minidst.agent import NetworkDensities
 from minidst.config import TrainConfig
 from minidst.envs import env_sizes, make_env, paper_lambdas
+from minidst.factory import build_agent
 from minidst.flops import layer_table
 from minidst.gradcheck import assert_gradient_close, central_difference
 from minidst.layers import SparseLinear
@@ -63,7 +64,7 @@ from minidst.sac import (
     squashed_gaussian_backward,
 )
 from minidst.sparsity import erdos_renyi_density, linear_from_csr
-from minidst.train import Trainer, build_agent
+from minidst.train import Trainer
 
 QUICK = os.environ.get("MINIDST_QUICK") == "1"
 OUT = Path(os.environ.get("MINIDST_OUT", "runs/chapters"))
@@ -372,14 +373,14 @@ assert np.array_equal(my_target, library_target)
 
 # %%
 check_rng = np.random.default_rng(seed + 1)
-small_sparsity = NetworkSparsity(actor=[0.5, 0.5, None], critic=[0.5, 0.5, None])
+small_densities = NetworkDensities(actor=[0.5, 0.5, None], critic=[0.5, 0.5, None])
 small_sac = SAC(
     obs_dim=3,
     act_dim=2,
     max_action=np.array([2.0, 0.5]),
     rng=check_rng,
     config=SACConfig(hidden=(16, 16)),
-    sparsity=small_sparsity,
+    densities=small_densities,
     dtype=np.float64,
 )
 check_batch = {"obs": check_rng.normal(size=(3, 16))}
@@ -513,7 +514,7 @@ assert agent.actor_optimizer.t == agent.critic_optimizer.t == 1  # no policy del
 ds_config = TrainConfig(algo="ds-sac", env="HalfCheetah-v5").validate()
 for name in ("hidden", "lr", "batch_size", "weight_decay", "alpha", "entropy", "tau"):
     print(f"{name:20s} {getattr(ds_config, name)}")
-for name in ("target_update_every", "update_every", "drop_fraction", "target_rule"):
+for name in ("target_update_every", "rewire_every", "drop_fraction", "target_rule"):
     print(f"{name:20s} {getattr(ds_config, name)}")
 print("\nErdős–Rényi lambdas (first layer, hidden layer):")
 for task in ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5", "Ant-v5", "Humanoid-v5"):
@@ -540,7 +541,7 @@ def named_layers(sac):
     """(name, layer) for every layer of actor, critic 1 and critic 2: what the paper counts."""
     return [
         (f"{name}.L{i + 1}", layer)
-        for name, (net, _) in sac.networks().items()
+        for name, (net, _) in sac.online_networks().items()
         for i, layer in enumerate(net.layers)
     ]
 
@@ -601,7 +602,7 @@ for algo, sac_agent in cheetah_agents.items():
 # ### Rewiring with exact counts, and the hard target update
 #
 # Now we watch DS-SAC rewire, with the appendix's hard target update. As in DS-TD3, the topology
-# update fires on iterations where `iteration % update_every == 2`, so the first one comes on
+# update fires on iterations where `iteration % rewire_every == 2`, so the first one comes on
 # iteration 2. SAC has no policy delay, so the 2 has no special meaning here; it keeps the two
 # agents on the same schedule. The critics are rewired right after the critic Adam step, the actor
 # right after the actor Adam step, and the target critics (SAC has no target actor) are hard copies
@@ -617,7 +618,7 @@ for algo, sac_agent in cheetah_agents.items():
 interval = 10 if QUICK else 1000
 n_iterations = interval + 5  # rewirings at 2 and interval + 2, a hard copy at interval
 hard_config = TrainConfig(
-    algo="ds-sac", env="HalfCheetah-v5", update_every=interval, target_update_every=interval
+    algo="ds-sac", env="HalfCheetah-v5", rewire_every=interval, target_update_every=interval
 )
 ds_agent = build_agent(hard_config, cheetah_obs, cheetah_act, cheetah_max, rng)
 random_buffer = ReplayBuffer(cheetah_obs, cheetah_act, capacity=5000)
@@ -632,12 +633,13 @@ for _ in range(random_buffer.capacity):
 
 sparse_layers = {
     f"{name} L{i + 1}": (name, i)
-    for name, (net, _) in ds_agent.networks().items()
+    for name, (net, _) in ds_agent.online_networks().items()
     for i, layer in enumerate(net.layers)
     if isinstance(layer, SparseLinear)
 }
 initial_nnz = {
-    key: ds_agent.networks()[name][0].layers[i].nnz for key, (name, i) in sparse_layers.items()
+    key: ds_agent.online_networks()[name][0].layers[i].nnz
+    for key, (name, i) in sparse_layers.items()
 }
 print(initial_nnz)
 
@@ -672,7 +674,7 @@ start_time = time.perf_counter()
 for _ in range(n_iterations):
     metrics = ds_agent.update(random_buffer.sample(hard_config.batch_size, rng))
     for key, (name, i) in sparse_layers.items():
-        assert ds_agent.networks()[name][0].layers[i].nnz == initial_nnz[key]
+        assert ds_agent.online_networks()[name][0].layers[i].nnz == initial_nnz[key]
     for critic, target in zip(ds_agent.critics, ds_agent.critic_targets):
         for online_layer, target_layer in zip(critic.layers, target.layers):
             assert online_layer.nnz == target_layer.nnz
@@ -688,7 +690,7 @@ for _ in range(n_iterations):
         rewired_at.append(ds_agent.iteration)
         print(f"iteration {ds_agent.iteration}: drop fraction {metrics['topology/drop_fraction']}")
         for key, (name, i) in sparse_layers.items():
-            layer = ds_agent.networks()[name][0].layers[i]
+            layer = ds_agent.online_networks()[name][0].layers[i]
             regrown = int(metrics[f"topology/{name}_l{i + 1}_pruned"])
             print(f"  {key:11s} pruned and regrown {regrown:6d} of {layer.nnz:6d}")
             assert np.sum(layer.weight.data == 0) == regrown
@@ -740,7 +742,7 @@ env_id = "Pendulum-v1"
 if QUICK:
     schedule = dict(steps=300, start_steps=50, eval_every=100, eval_episodes=1, log_every=100)
     network = dict(hidden=(32, 32))
-    sparse_only = dict(sparsity=0.7, update_every=100)
+    sparse_only = dict(sparsity=0.7, rewire_every=100)
 else:
     schedule = dict(steps=6_000, start_steps=1_000, eval_every=1_000, eval_episodes=5)
     network = {}

@@ -1,20 +1,21 @@
 """What every minidst agent shares, dense or sparse, TD3 or SAC.
 
 An agent owns named networks (online and target), their optimizers, and the run's random
-generator. Its variants differ **only** in how the networks are built (:class:`NetworkSparsity`)
+generator. Its variants differ **only** in how the networks are built (:class:`NetworkDensities`)
 and whether their topology evolves (:class:`TopologySchedule`); everything here is the same for
-all of them: when and how to rewire, the end-of-training freeze, per-layer statistics, and the
-state a checkpoint saves.
+all of them: the hyperparameters both share (:class:`AgentConfig`), when and how to rewire, the
+end-of-training freeze, per-layer statistics, and the state a checkpoint saves.
 
 Both agents have an actor and twin critics with target critics, built by :meth:`Agent.build`;
-both train the critics with the same loss (:meth:`Agent.critic_loss`). A subclass provides
-``td_target(batch)``, ``all_networks()``, ``optimizers()``, ``act(obs, explore)``,
-``update(batch) -> metrics`` and ``flops_per_iteration(batch_size)``.
+both train the critics with the same loss (:meth:`Agent.critic_loss`). What differs is declared
+as abstract methods of :class:`Agent`: ``td_target``, ``act``, ``update`` and
+``flops_per_iteration``.
 """
 
 from __future__ import annotations
 
 import copy
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,12 +23,28 @@ import numpy as np
 from minidst.layers import SparseLinear
 from minidst.nn import MLP, mse_loss
 from minidst.optim import Adam
-from minidst.topology import drop_fraction, evolve_layer
+from minidst.target import SPARSE_TARGET_RULES
+from minidst.topology import GROW_RULES, PRUNE_RULES, SCHEDULES, drop_fraction, evolve_layer
 
 
 @dataclass
-class NetworkSparsity:
-    """Per-layer densities of actor and critic (``None`` = dense layer)."""
+class AgentConfig:
+    """Hyperparameters every agent has; the defaults are the DS-TD3 paper's (TD3).
+
+    :class:`~minidst.td3.TD3Config` and :class:`~minidst.sac.SACConfig` add their own and
+    override where the paper's appendix differs for SAC.
+    """
+
+    hidden: tuple[int, ...] = (256, 256)  #: hidden layer widths of actor and critics
+    lr: float = 1e-3  #: Adam learning rate (actor and critics)
+    weight_decay: float = 2e-4  #: L2 weight decay, added to the gradient
+    gamma: float = 0.99  #: discount factor
+    tau: float = 0.005  #: Polyak rate of the target networks
+
+
+@dataclass
+class NetworkDensities:
+    """Per-layer densities of actor and critic, input layer first (``None`` = dense layer)."""
 
     actor: list[float | None]
     critic: list[float | None]
@@ -35,25 +52,51 @@ class NetworkSparsity:
 
 @dataclass
 class TopologySchedule:
-    """When and how a dynamic sparse agent rewires its networks."""
+    """When and how a dynamic sparse agent rewires its networks.
 
-    update_every: int = 1000  #: training iterations between topology updates
-    drop_fraction: float = 0.05  #: zeta, the fraction pruned and regrown
+    ``drop_fraction`` has no default: the paper uses 0.05 for DS-TD3 and 0.1 for DS-SAC (see
+    :data:`minidst.config.FAMILY_DEFAULTS`). ``end_iteration`` is needed by the cosine schedule
+    only.
+    """
+
+    drop_fraction: float  #: zeta, the fraction pruned and regrown
+    rewire_every: int = 1000  #: training iterations between topology updates
     schedule: str = "constant"  #: "constant" or "cosine" (annealed to 0 at ``end_iteration``)
-    end_iteration: int = 1_000_000  #: for the cosine schedule
+    end_iteration: int | None = None  #: the last training iteration (the cosine schedule's end)
     prune: str = "per-sign"  #: "per-sign" (the paper's code) or "magnitude"
     grow: str = "random"  #: "random" (SET, the paper) or "gradient" (RigL)
     target_rule: str = "topk"  #: sparse targets: "topk" magnitude (paper) or "copy" topology
 
+    def __post_init__(self):
+        for name, allowed in (
+            ("schedule", SCHEDULES),
+            ("prune", tuple(PRUNE_RULES)),
+            ("grow", GROW_RULES),
+            ("target_rule", SPARSE_TARGET_RULES),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"topology {name} must be one of {', '.join(allowed)}, "
+                    f"got {getattr(self, name)!r}"
+                )
+        if self.rewire_every < 1:
+            raise ValueError(f"rewire_every must be >= 1, got {self.rewire_every}")
+        if self.schedule == "cosine" and self.end_iteration is None:
+            raise ValueError("the cosine drop-fraction schedule needs end_iteration")
 
-class Agent:
-    """Base class: networks, critic loss, topology evolution, statistics, checkpoint state."""
+
+class Agent(ABC):
+    """Base class: networks, critic loss, topology evolution, statistics, checkpoint state.
+
+    A subclass calls :meth:`build` in its constructor and provides the abstract methods.
+    """
 
     rng: np.random.Generator
     topology: TopologySchedule | None
     actor: MLP
     critics: list[MLP]
     critic_targets: list[MLP]
+    actor_target: MLP | None = None  # TD3 has one; SAC computes targets with the online actor
     actor_optimizer: Adam
     critic_optimizer: Adam
     iteration: int = 0
@@ -69,7 +112,7 @@ class Agent:
         hidden: tuple[int, ...],
         actor_outputs: int,
         actor_activation: str,
-        sparsity: NetworkSparsity | None,
+        densities: NetworkDensities | None,
         topology: TopologySchedule | None,
         lr: float,
         weight_decay: float,
@@ -84,16 +127,16 @@ class Agent:
         self.dtype = np.dtype(dtype)
         self.max_action = np.asarray(max_action, dtype=dtype).reshape(act_dim, 1)
         n_layers = len(hidden) + 1
-        sparsity = sparsity or NetworkSparsity([None] * n_layers, [None] * n_layers)
+        densities = densities or NetworkDensities([None] * n_layers, [None] * n_layers)
         self.actor = MLP.build(
             [obs_dim, *hidden, actor_outputs],
-            sparsity.actor,
+            densities.actor,
             rng,
             output_activation=actor_activation,
             dtype=dtype,
         )
         self.critics = [
-            MLP.build([obs_dim + act_dim, *hidden, 1], sparsity.critic, rng, dtype=dtype)
+            MLP.build([obs_dim + act_dim, *hidden, 1], densities.critic, rng, dtype=dtype)
             for _ in range(2)
         ]
         self.critic_targets = [copy.deepcopy(critic) for critic in self.critics]
@@ -141,22 +184,46 @@ class Agent:
         (a static sparse agent's targets share its fixed pattern, so the rule never acts)."""
         return self.topology.target_rule if self.topology else "topk"
 
-    def networks(self) -> dict[str, tuple[MLP, Adam]]:
-        """The online networks that train, by name, each with its optimizer."""
+    def online_networks(self) -> dict[str, tuple[MLP, Adam]]:
+        """The networks that train (no targets), by name, each with its optimizer."""
         return {
             "actor": (self.actor, self.actor_optimizer),
             "critic1": (self.critics[0], self.critic_optimizer),
             "critic2": (self.critics[1], self.critic_optimizer),
         }
 
-    # ---- provided by each agent ---------------------------------------------------------------
+    def target_networks(self) -> dict[str, MLP]:
+        """The target networks by name: ``<online name>_target``."""
+        targets = {"actor_target": self.actor_target} if self.actor_target is not None else {}
+        targets["critic1_target"] = self.critic_targets[0]
+        targets["critic2_target"] = self.critic_targets[1]
+        return targets
+
     def all_networks(self) -> dict[str, MLP]:
         """Online and target networks by name (what a checkpoint holds)."""
-        raise NotImplementedError
+        online = {name: net for name, (net, _) in self.online_networks().items()}
+        return {**online, **self.target_networks()}
 
     def optimizers(self) -> dict[str, Adam]:
         """Every optimizer by name (what a checkpoint holds)."""
-        raise NotImplementedError
+        return {"actor": self.actor_optimizer, "critic": self.critic_optimizer}
+
+    # ---- provided by each agent ---------------------------------------------------------------
+    @abstractmethod
+    def td_target(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        """The critics' regression target ``y`` ``(1, B)`` for a feature-major batch."""
+
+    @abstractmethod
+    def act(self, obs: np.ndarray, explore: bool) -> np.ndarray:
+        """Action ``(act_dim,)`` for one observation ``(obs_dim,)``."""
+
+    @abstractmethod
+    def update(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
+        """One training iteration on a feature-major batch; returns namespaced metrics."""
+
+    @abstractmethod
+    def flops_per_iteration(self, batch_size: int) -> float:
+        """FLOPs of one training iteration (2 * nnz per sample per forward pass)."""
 
     # ---- topology ---------------------------------------------------------------------------
     def rewire_now(self) -> bool:
@@ -169,7 +236,7 @@ class Agent:
         return (
             self.topology is not None
             and not self.frozen
-            and self.iteration % self.topology.update_every == 2
+            and self.iteration % self.topology.rewire_every == 2
         )
 
     def evolve_topology(self, names: list[str], grow: str | None = None) -> dict[str, float]:
@@ -181,7 +248,7 @@ class Agent:
         fraction = drop_fraction(t.drop_fraction, self.iteration, t.end_iteration, t.schedule)
         metrics = {"topology/drop_fraction": fraction}
         for name in names:
-            net, optimizer = self.networks()[name]
+            net, optimizer = self.online_networks()[name]
             for i, layer in enumerate(net.layers):
                 if isinstance(layer, SparseLinear):
                     stats = evolve_layer(
@@ -197,7 +264,7 @@ class Agent:
         next update."""
         if self.topology is None or self.frozen:
             return {}
-        metrics = self.evolve_topology(list(self.networks()), grow="none")
+        metrics = self.evolve_topology(list(self.online_networks()), grow="none")
         self.frozen = True
         return metrics
 
@@ -205,7 +272,7 @@ class Agent:
         """Density of every online layer and the weight count of the trained networks."""
         stats: dict[str, float] = {}
         weights = dense_weights = 0
-        for name, (net, _) in self.networks().items():
+        for name, (net, _) in self.online_networks().items():
             for i, layer in enumerate(net.layers):
                 stats[f"topology/{name}_l{i + 1}_density"] = layer.density
                 weights += layer.nnz

@@ -6,9 +6,10 @@ continues one exactly. ``minidst evaluate DIR`` scores a run's saved policy; ``m
 DIR ... --out FILE.png`` draws learning curves.
 Exit codes: 0 done, 1 training diverged, 2 bad input, 130 stopped by Ctrl-C.
 
-``minidst demo`` trains three students of one architecture on a regression problem generated in
-NumPy - dense, static sparse (Erdős–Rényi, never rewired) and dynamic sparse (prune-and-regrow) -
-and prints their test loss next to their parameter and FLOP counts.
+``minidst demo`` runs :func:`minidst.demo.compare_students`: dense, static sparse and dynamic
+sparse students of one architecture on a regression problem.
+
+This module only parses the command line and dispatches to the modules that do the work.
 """
 
 from __future__ import annotations
@@ -16,72 +17,23 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from minidst import MLP, Adam, evolve_layer, mse_loss, warmup
-from minidst.flops import count_parameters, training_flops
-from minidst.sparsity import erdos_renyi_density
-
-
-def _teacher_data(rng: np.random.Generator, n_inputs: int, n_samples: int):
-    """A random dense teacher MLP labels Gaussian inputs.
-
-    Returns ``X`` ``(n_inputs, n_samples)`` and ``y`` ``(1, n_samples)``.
-    """
-    teacher = MLP.build([n_inputs, 64, 1], [None, None], rng, hidden_activation="tanh")
-    for layer in teacher.layers:
-        layer.weight *= 3.0
-    X = rng.standard_normal((n_inputs, n_samples)).astype(np.float32)
-    return X, teacher.forward(X)
-
 
 def run_demo(args: argparse.Namespace) -> int:
-    if args.steps <= 0:
-        raise ValueError(f"--steps must be positive, got {args.steps}")
-    rng = np.random.default_rng(args.seed)
-    n_in, hidden = 32, args.hidden
-    X, y = _teacher_data(rng, n_in, 6000)
-    # Column slices of feature-major arrays are strided: copy them once into contiguous blocks.
-    X_train, y_train, X_test, y_test = (
-        np.ascontiguousarray(a) for a in (X[:, :5000], y[:, :5000], X[:, 5000:], y[:, 5000:])
+    from minidst.demo import compare_students
+
+    compare_students(
+        steps=args.steps,
+        seed=args.seed,
+        hidden=args.hidden,
+        lam1=args.lam1,
+        lam2=args.lam2,
+        zeta=args.zeta,
+        rewire_every=args.rewire_every,
     )
-    densities = [
-        erdos_renyi_density(n_in, hidden, args.lam1),
-        erdos_renyi_density(hidden, hidden, args.lam2),
-        None,
-    ]
-    print(
-        f"minidst demo: teacher-student regression, {n_in}->{hidden}->{hidden}->1, "
-        f"{args.steps} Adam steps, batch 100, seed {args.seed}"
-    )
-    print(f"sparse layer densities (Erdős–Rényi): {densities[0]:.3f}, {densities[1]:.3f}")
-    warmup()
-    print(f"{'student':<16}{'weights':>9}{'train MFLOP/step':>18}{'test MSE':>11}{'seconds':>9}")
-    for name, layer_densities, evolve in (
-        ("dense", [None, None, None], False),
-        ("static sparse", densities, False),
-        ("dynamic sparse", densities, True),
-    ):
-        student_rng = np.random.default_rng(args.seed + 1)  # same data order for every student
-        net = MLP.build([n_in, hidden, hidden, 1], layer_densities, student_rng)
-        optimizer = Adam(net.layers, lr=1e-3)
-        start = time.perf_counter()
-        for step in range(1, args.steps + 1):
-            batch = student_rng.integers(0, X_train.shape[1], 100)
-            _, dY = mse_loss(net.forward(X_train[:, batch]), y_train[:, batch])
-            net.backward(dY)
-            optimizer.step()
-            if evolve and step % args.evolve_every == 0:
-                for layer in net.sparse_layers:
-                    evolve_layer(layer, optimizer, args.zeta, student_rng)
-        seconds = time.perf_counter() - start
-        test_loss, _ = mse_loss(net.forward(X_test), y_test)
-        weights = count_parameters(net.layers)["weights"]
-        mflops = training_flops(net.layers, batch=100) / 1e6
-        print(f"{name:<16}{weights:>9}{mflops:>18.1f}{test_loss:>11.4f}{seconds:>9.1f}")
     return 0
 
 
@@ -130,27 +82,26 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from minidst.checkpoint import CheckpointError, load_checkpoint
+    from minidst import rundir
+    from minidst.checkpoint import CheckpointError
     from minidst.envs import env_sizes, make_env
-    from minidst.train import build_agent, evaluate, read_run_config
+    from minidst.factory import build_agent
+    from minidst.train import evaluate
 
-    run_dir = Path(args.run_dir)
-    config = read_run_config(run_dir)
-    state, meta = load_checkpoint(run_dir / "policy.npz")
-    if (meta.get("algo"), meta.get("env")) != (config.algo, config.env):
-        raise CheckpointError(f"{run_dir}/policy.npz is not this run's policy")
+    config = rundir.read_config(args.run_dir)
+    actor_state, step = rundir.load_policy(args.run_dir, config)
     env = make_env(config.env)
     agent = build_agent(config, *env_sizes(env), np.random.default_rng(config.seed))
     try:
-        agent.actor.load_state_dict(state["actor"])
+        agent.actor.load_state_dict(actor_state)
     except (ValueError, TypeError, KeyError) as error:
         raise CheckpointError(
-            f"{run_dir}/policy.npz does not fit the run's actor: {error}"
+            f"{args.run_dir}/{rundir.POLICY} does not fit the run's actor: {error}"
         ) from None
     seed = config.seed + 100 if args.seed is None else args.seed
     returns = evaluate(agent, env, seed, args.episodes)
     print(
-        f"{config.algo} on {config.env}, policy at step {meta['step']:,}: return "
+        f"{config.algo} on {config.env}, policy at step {step:,}: return "
         f"{returns.mean():.1f} +- {returns.std():.1f} over {args.episodes} episodes "
         f"(min {returns.min():.1f}, max {returns.max():.1f}; env seed {seed})"
     )
@@ -165,23 +116,17 @@ def run_plot(args: argparse.Namespace) -> int:
 
 
 def _add_train_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per :class:`~minidst.config.TrainConfig` field; an unset flag stays unset, so
-    ``--resume`` can tell which were given."""
-    from minidst.config import TrainConfig
+    """One flag per :class:`~minidst.config.TrainConfig` field, its help and default from the
+    same source; an unset flag stays unset, so ``--resume`` can tell which were given."""
+    from minidst.config import TrainConfig, default_text
 
-    defaults = TrainConfig()
     for f in dataclasses.fields(TrainConfig):
-        default = getattr(defaults, f.name)
-        kind = f.metadata.get("type") or type(default)
+        default = default_text(f.name)
         options = {
             "default": argparse.SUPPRESS,
-            "help": f"{f.metadata['help']} (default: {default})",
+            "help": f.metadata["help"] + (f" (default: {default})" if default else ""),
+            "type": _widths if f.name == "hidden" else f.metadata.get("type") or type(f.default),
         }
-        if f.name == "hidden":
-            options["type"] = _widths
-            options["help"] = f"{f.metadata['help']} (default: {','.join(map(str, default))})"
-        else:
-            options["type"] = kind
         if "choices" in f.metadata:
             options["choices"] = f.metadata["choices"]
         parser.add_argument("--" + f.name.replace("_", "-"), **options)
@@ -212,7 +157,9 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="minidst", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    train = commands.add_parser("train", help="train td3, static-td3 or ds-td3 on a gymnasium env")
+    train = commands.add_parser(
+        "train", help="train TD3 or SAC (dense, static or dynamic sparse) on a gymnasium env"
+    )
     _add_train_options(train)
     train.set_defaults(run=run_train)
     evaluate = commands.add_parser("evaluate", help="returns of a run's saved policy")
@@ -232,7 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--lam2", type=float, default=64.0, help="Erdős–Rényi lambda, second layer")
     demo.add_argument("--zeta", type=float, default=0.05, help="drop fraction per topology update")
     demo.add_argument(
-        "--evolve-every", type=int, default=200, help="steps between topology updates"
+        "--rewire-every", type=int, default=200, help="steps between topology updates"
     )
     demo.set_defaults(run=run_demo)
     return parser

@@ -1,9 +1,12 @@
 """Every setting of a training run, in one dataclass; the CLI flags are generated from it.
 
 The defaults are the DS-TD3 paper's: ``minidst train`` with no flags runs DS-TD3 on
-HalfCheetah-v5 for one million steps. A few defaults depend on the algorithm family (TD3 or SAC,
-see :data:`FAMILY_DEFAULTS`); they are ``None`` until :meth:`TrainConfig.validate` fills them in,
-so ``config.json`` always records the values a run used.
+HalfCheetah-v5 for one million steps. Each default is written once, where it belongs: the
+agents' hyperparameters in :class:`~minidst.td3.TD3Config` / :class:`~minidst.sac.SACConfig`,
+the rewiring rules in :class:`~minidst.agent.TopologySchedule`, and here only what the agents do
+not know (steps, evaluation, ...). A few defaults depend on the algorithm family (TD3 or SAC,
+:data:`FAMILY_DEFAULTS`); they are ``None`` until :meth:`TrainConfig.validate` fills them in, so
+``config.json`` always records the values a run used.
 """
 
 from __future__ import annotations
@@ -12,18 +15,31 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
+from minidst.agent import AgentConfig, TopologySchedule
+from minidst.sac import SACConfig
 from minidst.sparsity import check_sparsity
 from minidst.target import SPARSE_TARGET_RULES
-from minidst.topology import PRUNE_RULES
+from minidst.td3 import TD3Config
+from minidst.topology import GROW_RULES, PRUNE_RULES, SCHEDULES
 
 ALGORITHMS = ("td3", "static-td3", "ds-td3", "sac", "static-sac", "ds-sac")
 #: Defaults that differ between the families: the DS-TD3 paper for TD3, its appendix for SAC.
 FAMILY_DEFAULTS = {
-    "td3": {"lr": 1e-3, "batch_size": 100, "weight_decay": 2e-4, "drop_fraction": 0.05},
-    "sac": {"lr": 3e-4, "batch_size": 256, "weight_decay": 0.0, "drop_fraction": 0.1},
+    "td3": {
+        "lr": TD3Config.lr,
+        "weight_decay": TD3Config.weight_decay,
+        "batch_size": 100,
+        "drop_fraction": 0.05,
+    },
+    "sac": {
+        "lr": SACConfig.lr,
+        "weight_decay": SACConfig.weight_decay,
+        "batch_size": 256,
+        "drop_fraction": 0.1,
+    },
 }
-SCHEDULES = ("constant", "cosine")
-GROW_RULES = ("random", "gradient")
+#: Settings renamed since runs were first recorded: older ``config.json`` files still load.
+RENAMED_SETTINGS = {"update_every": "rewire_every"}
 
 
 def _help(text: str, **extra) -> dict:
@@ -55,32 +71,38 @@ class TrainConfig:
     eval_episodes: int = field(default=10, metadata=_help("deterministic episodes per evaluation"))
     # ---- both agents
     batch_size: int | None = field(
-        default=None, metadata=_help("minibatch size per update (TD3: 100, SAC: 256)", type=int)
+        default=None, metadata=_help("minibatch size per update", type=int)
     )
     hidden: tuple[int, ...] = field(
-        default=(256, 256), metadata=_help("hidden layer widths, e.g. 256,256")
+        default=AgentConfig.hidden, metadata=_help("hidden layer widths, e.g. 256,256")
     )
-    lr: float | None = field(
-        default=None, metadata=_help("Adam learning rate (TD3: 1e-3, SAC: 3e-4)", type=float)
-    )
+    lr: float | None = field(default=None, metadata=_help("Adam learning rate", type=float))
     weight_decay: float | None = field(
-        default=None,
-        metadata=_help("L2 weight decay, added to grads (TD3: 2e-4, SAC: 0)", type=float),
+        default=None, metadata=_help("L2 weight decay, added to grads", type=float)
     )
-    gamma: float = field(default=0.99, metadata=_help("discount factor"))
-    tau: float = field(default=0.005, metadata=_help("Polyak rate of the target networks"))
+    gamma: float = field(default=AgentConfig.gamma, metadata=_help("discount factor"))
+    tau: float = field(
+        default=AgentConfig.tau, metadata=_help("Polyak rate of the target networks")
+    )
     # ---- TD3 only
-    policy_delay: int = field(default=2, metadata=_help("TD3: critic updates per actor update"))
-    policy_noise: float = field(
-        default=0.2, metadata=_help("TD3: target smoothing noise (x max action)")
+    policy_delay: int = field(
+        default=TD3Config.policy_delay, metadata=_help("TD3: critic updates per actor update")
     )
-    noise_clip: float = field(default=0.5, metadata=_help("TD3: clip of that noise (x max action)"))
+    policy_noise: float = field(
+        default=TD3Config.policy_noise,
+        metadata=_help("TD3: target smoothing noise (x max action)"),
+    )
+    noise_clip: float = field(
+        default=TD3Config.noise_clip, metadata=_help("TD3: clip of that noise (x max action)")
+    )
     exploration_noise: float = field(
-        default=0.1, metadata=_help("TD3: Gaussian exploration noise (x max action)")
+        default=TD3Config.exploration_noise,
+        metadata=_help("TD3: Gaussian exploration noise (x max action)"),
     )
     # ---- SAC only
     alpha: float = field(
-        default=0.2, metadata=_help("SAC: entropy temperature (its start value if learned)")
+        default=SACConfig.alpha,
+        metadata=_help("SAC: entropy temperature (its start value if learned)"),
     )
     entropy: str = field(
         default="fixed",
@@ -91,7 +113,7 @@ class TrainConfig:
         metadata=_help("SAC: entropy the learned temperature aims at (-act_dim)", type=float),
     )
     target_update_every: int = field(
-        default=1,
+        default=SACConfig.target_update_every,
         metadata=_help(
             "SAC: 1 = Polyak every iteration; N > 1 = hard copy every N (the appendix: 1000)"
         ),
@@ -119,23 +141,26 @@ class TrainConfig:
         ),
     )
     # ---- topology evolution (ds-td3)
-    update_every: int = field(
-        default=1000, metadata=_help("training iterations between topology updates")
+    rewire_every: int = field(
+        default=TopologySchedule.rewire_every,
+        metadata=_help("training iterations between topology updates (rewiring)"),
     )
     drop_fraction: float | None = field(
-        default=None,
-        metadata=_help("zeta: fraction pruned and regrown (TD3: 0.05, SAC: 0.1)", type=float),
+        default=None, metadata=_help("zeta: fraction pruned and regrown", type=float)
     )
     schedule: str = field(
-        default="constant", metadata=_help("drop fraction schedule", choices=SCHEDULES)
+        default=TopologySchedule.schedule,
+        metadata=_help("drop fraction schedule", choices=SCHEDULES),
     )
-    prune: str = field(default="per-sign", metadata=_help("prune rule", choices=tuple(PRUNE_RULES)))
+    prune: str = field(
+        default=TopologySchedule.prune, metadata=_help("prune rule", choices=tuple(PRUNE_RULES))
+    )
     grow: str = field(
-        default="random",
+        default=TopologySchedule.grow,
         metadata=_help("regrow rule: random (SET) or gradient (RigL)", choices=GROW_RULES),
     )
     target_rule: str = field(
-        default="topk",
+        default=TopologySchedule.target_rule,
         metadata=_help(
             "sparse target: topk magnitude (paper) or copy topology", choices=SPARSE_TARGET_RULES
         ),
@@ -184,7 +209,7 @@ class TrainConfig:
             "eval_episodes",
             "batch_size",
             "policy_delay",
-            "update_every",
+            "rewire_every",
             "log_every",
             "checkpoint_every",
             "alpha",
@@ -229,14 +254,29 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
         """Inverse of :meth:`to_dict` (JSON turns the ``hidden`` tuple into a list)."""
+        values = {RENAMED_SETTINGS.get(name, name): value for name, value in values.items()}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:
             raise ValueError(f"unknown settings in config: {', '.join(sorted(unknown))}")
-        values = dict(values)
         if "hidden" in values:
             values["hidden"] = tuple(int(width) for width in values["hidden"])
         return cls(**values)
+
+
+def default_text(name: str) -> str:
+    """How ``--help`` shows a setting's default: its value, one value per family, or nothing
+    where the help line itself says what an unset value means."""
+    if name in FAMILY_DEFAULTS["td3"]:
+        return ", ".join(
+            f"{family.upper()} {values[name]:g}" for family, values in FAMILY_DEFAULTS.items()
+        )
+    default = next(f.default for f in dataclasses.fields(TrainConfig) if f.name == name)
+    if default is None:
+        return ""
+    if isinstance(default, tuple):
+        return ",".join(map(str, default))
+    return str(default)
 
 
 def _flag(name: str) -> str:

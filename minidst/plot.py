@@ -9,31 +9,24 @@ many seeds. One seed is drawn as a plain line.
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
 import numpy as np
 from scipy.stats import trim_mean
 
+from minidst import rundir
+
 
 def read_run(run_dir: str | Path) -> dict:
     """``{"algo", "env", "seed", "steps" (n,), "returns" (n,)}`` of one run directory."""
-    run_dir = Path(run_dir)
-    try:
-        config = json.loads((run_dir / "config.json").read_text())["config"]
-        with open(run_dir / "evaluations.csv", newline="") as file:
-            rows = list(csv.DictReader(file))
-        steps = np.array([int(row["step"]) for row in rows])
-        returns = np.array([float(row["return_mean"]) for row in rows])
-    except (OSError, KeyError, ValueError) as error:
-        raise ValueError(f"{run_dir} is not a readable minidst run: {error}") from None
-    if len(rows) == 0:
+    config = rundir.read_config(run_dir)
+    steps, returns = rundir.read_evaluations(run_dir)
+    if len(steps) == 0:
         raise ValueError(f"{run_dir} has no evaluations yet")
     return {
-        "algo": config["algo"],
-        "env": config["env"],
-        "seed": config["seed"],
+        "algo": config.algo,
+        "env": config.env,
+        "seed": config.seed,
         "steps": steps,
         "returns": returns,
     }

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minidst.agent import Agent, NetworkSparsity, TopologySchedule
+from minidst.agent import Agent, AgentConfig, NetworkDensities, TopologySchedule
 from minidst.flops import forward_flops
 from minidst.nn import MLP
 from minidst.optim import Adam
@@ -48,14 +48,12 @@ HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 @dataclass
-class SACConfig:
-    """SAC hyperparameters; the defaults are the DS-TD3 paper appendix's where it gives them."""
+class SACConfig(AgentConfig):
+    """SAC hyperparameters (with those of :class:`AgentConfig`); the defaults are the DS-TD3
+    paper appendix's where it gives them."""
 
-    hidden: tuple[int, ...] = (256, 256)  #: hidden layer widths of actor and critics
     lr: float = 3e-4  #: Adam learning rate (actor, critics, temperature)
-    weight_decay: float = 0.0  #: L2 weight decay, added to the gradient
-    gamma: float = 0.99  #: discount factor
-    tau: float = 0.005  #: Polyak rate of the target critics
+    weight_decay: float = 0.0  #: the appendix gives none for SAC
     target_update_every: int = 1  #: 1: Polyak every iteration; N > 1: hard copy every N
     alpha: float = 0.2  #: entropy temperature (its initial value when learned)
     learn_alpha: bool = False  #: tune alpha toward ``target_entropy``
@@ -146,7 +144,7 @@ class SAC(Agent):
         max_action: ``(act_dim,)`` bound of the symmetric action box ``[-max, max]``.
         rng: the run's random generator (network init, policy noise, topology).
         config: hyperparameters.
-        sparsity: per-layer densities; None builds dense SAC.
+        densities: per-layer densities; None builds dense SAC.
         topology: a schedule makes it DS-SAC; None keeps the topology static.
     """
 
@@ -157,7 +155,7 @@ class SAC(Agent):
         max_action: np.ndarray,
         rng: np.random.Generator,
         config: SACConfig | None = None,
-        sparsity: NetworkSparsity | None = None,
+        densities: NetworkDensities | None = None,
         topology: TopologySchedule | None = None,
         dtype=np.float32,
     ):
@@ -173,7 +171,7 @@ class SAC(Agent):
             hidden=config.hidden,
             actor_outputs=2 * act_dim,
             actor_activation="identity",
-            sparsity=sparsity,
+            densities=densities,
             topology=topology,
             lr=config.lr,
             weight_decay=config.weight_decay,
@@ -277,21 +275,8 @@ class SAC(Agent):
                 hard_update(target_net, critic)
         return metrics
 
-    def all_networks(self) -> dict[str, MLP]:
-        return {
-            "actor": self.actor,
-            "critic1": self.critics[0],
-            "critic2": self.critics[1],
-            "critic1_target": self.critic_targets[0],
-            "critic2_target": self.critic_targets[1],
-        }
-
     def optimizers(self) -> dict[str, Adam]:
-        return {
-            "actor": self.actor_optimizer,
-            "critic": self.critic_optimizer,
-            "temperature": self.temperature_optimizer,
-        }
+        return {**super().optimizers(), "temperature": self.temperature_optimizer}
 
     def flops_per_iteration(self, batch_size: int) -> float:
         """FLOPs of one training iteration (2 * nnz per sample per forward pass).

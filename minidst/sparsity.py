@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -90,6 +91,29 @@ def uniform_densities(
     sparsity = check_sparsity(sparsity)
     dense = list(dense) if dense is not None else [False] * len(shapes)
     return [1.0 if d else 1.0 - sparsity for d in dense]
+
+
+def layer_densities(
+    sizes: Sequence[int], lambda1: float, lambda2: float, sparsity: float | None = None
+) -> list[float | None]:
+    """Densities of an MLP with layer sizes ``[n_0, ..., n_L]``; ``None`` marks a dense layer.
+
+    The output layer is dense (as in the paper). The others get the paper's Erdős–Rényi density,
+    ``lambda1`` for the first layer and ``lambda2`` for the hidden ones, or, with ``sparsity``,
+    ERK densities at that global sparsity over the network's weights (the dense output layer
+    counted in). A layer that comes out at density 1 is built dense: it has no empty position
+    to regrow into.
+    """
+    shapes = [(n_out, n_in) for n_in, n_out in pairwise(sizes)]
+    if sparsity is not None:
+        densities = erk_densities(shapes, sparsity, [False] * (len(shapes) - 1) + [True])
+    else:
+        lambdas = [lambda1] + [lambda2] * (len(shapes) - 2)
+        densities = [
+            erdos_renyi_density(n_in, n_out, lam) for (n_out, n_in), lam in zip(shapes, lambdas)
+        ]
+        densities.append(1.0)
+    return [None if density >= 1.0 else density for density in densities]
 
 
 def random_topology(

@@ -1,10 +1,11 @@
 """TD3 (Fujimoto et al. 2018) with hand-written backprop, dense or sparse.
 
 One class serves the three variants of the DS-TD3 paper; they differ **only** in how the networks
-are built (:class:`NetworkSparsity`) and whether topology evolves (:class:`TopologySchedule`):
+are built (:class:`NetworkDensities`) and whether topology evolves (:class:`TopologySchedule`):
 
 * ``td3``        - every layer dense;
-* ``static-td3`` - the first two layers of every network sparse (Erdős–Rényi), never rewired;
+* ``static-td3`` - every layer but the output layer of every network sparse (Erdős–Rényi; with
+  the paper's two hidden layers, the first two), never rewired;
 * ``ds-td3``     - as static, plus prune-and-regrow of actor and both critics every 1,000
   iterations, and target networks kept at the online networks' connection count.
 
@@ -18,24 +19,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minidst.agent import Agent, NetworkSparsity, TopologySchedule
+from minidst.agent import Agent, AgentConfig, NetworkDensities, TopologySchedule
 from minidst.flops import forward_flops
 from minidst.nn import MLP
-from minidst.optim import Adam
 from minidst.target import soft_update
 
-__all__ = ["TD3", "NetworkSparsity", "TD3Config", "TopologySchedule"]
+__all__ = ["TD3", "NetworkDensities", "TD3Config", "TopologySchedule"]
 
 
 @dataclass
-class TD3Config:
-    """TD3 hyperparameters; the defaults are the DS-TD3 paper's."""
+class TD3Config(AgentConfig):
+    """TD3 hyperparameters (with those of :class:`AgentConfig`); the defaults are the DS-TD3
+    paper's."""
 
-    hidden: tuple[int, ...] = (256, 256)  #: hidden layer widths of actor and critics
-    lr: float = 1e-3  #: Adam learning rate (actor and critics)
-    weight_decay: float = 2e-4  #: L2 weight decay, added to the gradient
-    gamma: float = 0.99  #: discount factor
-    tau: float = 0.005  #: Polyak rate of the target networks
     policy_delay: int = 2  #: critic updates per actor (and target) update
     policy_noise: float = 0.2  #: target policy smoothing noise, in units of max action
     noise_clip: float = 0.5  #: clip of that noise, in units of max action
@@ -50,7 +46,7 @@ class TD3(Agent):
         max_action: ``(act_dim,)`` bound of the symmetric action box ``[-max, max]``.
         rng: the run's random generator (network init, noise, topology).
         config: hyperparameters.
-        sparsity: per-layer densities; None builds dense TD3.
+        densities: per-layer densities; None builds dense TD3.
         topology: a schedule makes it DS-TD3; None keeps the topology static.
     """
 
@@ -61,7 +57,7 @@ class TD3(Agent):
         max_action: np.ndarray,
         rng: np.random.Generator,
         config: TD3Config | None = None,
-        sparsity: NetworkSparsity | None = None,
+        densities: NetworkDensities | None = None,
         topology: TopologySchedule | None = None,
         dtype=np.float32,
     ):
@@ -74,7 +70,7 @@ class TD3(Agent):
             hidden=config.hidden,
             actor_outputs=act_dim,
             actor_activation="tanh",
-            sparsity=sparsity,
+            densities=densities,
             topology=topology,
             lr=config.lr,
             weight_decay=config.weight_decay,
@@ -148,20 +144,6 @@ class TD3(Agent):
             for target_net, critic in zip(self.critic_targets, self.critics):
                 soft_update(target_net, critic, c.tau, self.target_rule)
         return metrics
-
-    def all_networks(self) -> dict[str, MLP]:
-        """Online and target networks by name (what a checkpoint holds)."""
-        return {
-            "actor": self.actor,
-            "critic1": self.critics[0],
-            "critic2": self.critics[1],
-            "actor_target": self.actor_target,
-            "critic1_target": self.critic_targets[0],
-            "critic2_target": self.critic_targets[1],
-        }
-
-    def optimizers(self) -> dict[str, Adam]:
-        return {"actor": self.actor_optimizer, "critic": self.critic_optimizer}
 
     def flops_per_iteration(self, batch_size: int) -> float:
         """FLOPs of one training iteration, averaged over the policy delay (2 * nnz per sample

@@ -22,11 +22,18 @@ import numpy as np
 from minidst.layers import SparseLinear
 from minidst.sparsity import csr_from_linear, linear_from_csr
 
+#: Drop-fraction schedules (see :func:`drop_fraction`).
+SCHEDULES = ("constant", "cosine")
+#: Regrowth rules a run can choose (see :func:`evolve_layer`; ``"none"`` is the freeze's own).
+GROW_RULES = ("random", "gradient")
+
 
 # --------------------------------------------------------------------------------------------
 # Drop-fraction schedules
 # --------------------------------------------------------------------------------------------
-def drop_fraction(zeta: float, step: int, end_step: int, schedule: str = "constant") -> float:
+def drop_fraction(
+    zeta: float, step: int, end_step: int | None, schedule: str = "constant"
+) -> float:
     """The fraction of connections to drop at training ``step``.
 
     ``"constant"``: always ``zeta`` (the DS-TD3 paper). ``"cosine"``: ``zeta/2 * (1 + cos(pi *
@@ -37,6 +44,8 @@ def drop_fraction(zeta: float, step: int, end_step: int, schedule: str = "consta
     if schedule == "constant":
         return zeta
     if schedule == "cosine":
+        if end_step is None:
+            raise ValueError("the cosine drop-fraction schedule needs an end step")
         progress = min(max(step / end_step, 0.0), 1.0)
         return 0.5 * zeta * (1.0 + math.cos(math.pi * progress))
     raise ValueError(f"unknown drop-fraction schedule {schedule!r}; use 'constant' or 'cosine'")

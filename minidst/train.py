@@ -1,13 +1,12 @@
 """The training loop: collect, learn, evaluate, record, checkpoint, resume.
 
-One run lives in one directory::
+One run lives in one directory (:mod:`minidst.rundir` lists its files and is the only code that
+reads or writes them); the agent comes from :func:`minidst.factory.build_agent`.
 
-    config.json        every setting, plus library versions
-    progress.csv       a row every ``log_every`` steps: losses, Q values, topology, FLOPs, speed
-    evaluations.csv    a row per evaluation: step, return_mean, return_std, ...
-    checkpoint.npz     the full training state at the end of an episode (see below)
-    policy.npz         the latest actor, for ``minidst evaluate``
-    curve.png          the learning curve, drawn at the end
+The loop, once per environment step (as in CleanRL's single-file agents): act (uniformly at
+random for the first ``start_steps``, then the policy with exploration noise), step the env,
+store the transition, and from then on run one training iteration; at episode ends, count the
+episode; on their grids, evaluate and write a progress row; between episodes, checkpoint.
 
 Exact resume. A checkpoint holds everything that changes: networks and targets (topology
 included), Adam moments, the replay buffer, the run's random generator, the env's generator,
@@ -23,10 +22,7 @@ asks the run to stop.
 from __future__ import annotations
 
 import contextlib
-import itertools
-import json
 import math
-import platform
 import signal
 import sys
 import threading
@@ -35,107 +31,18 @@ from pathlib import Path
 
 import numpy as np
 
-from minidst.agent import NetworkSparsity, TopologySchedule
-from minidst.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minidst import rundir
+from minidst.checkpoint import CheckpointError
 from minidst.config import TrainConfig
-from minidst.envs import env_sizes, make_env, max_episode_steps, paper_lambdas
+from minidst.envs import env_sizes, make_env, max_episode_steps
+from minidst.factory import build_agent
 from minidst.kernels import warmup
-from minidst.logger import CSVLog, progress_line
+from minidst.logger import progress_line
 from minidst.replay import ReplayBuffer
-from minidst.sac import SAC, SACConfig
-from minidst.sparsity import erdos_renyi_density, erk_densities
-from minidst.td3 import TD3, TD3Config
-
-RUN_FILES = (
-    "config.json",
-    "progress.csv",
-    "evaluations.csv",
-    "checkpoint.npz",
-    "policy.npz",
-    "curve.png",
-)
 
 
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the run stops and keeps its last good checkpoint."""
-
-
-# --------------------------------------------------------------------------------------------
-# Building the agent from a config
-# --------------------------------------------------------------------------------------------
-def layer_densities(config: TrainConfig, sizes: list[int], lam1: float, lam2: float) -> list:
-    """Densities of an MLP with layer ``sizes`` (None = dense layer).
-
-    Output layer dense; the others sparse, by the paper's Erdős–Rényi lambdas or, with
-    ``config.sparsity``, by ERK at that sparsity over the network's weights. A layer that comes
-    out at density 1 is built dense: it has no empty position to regrow into.
-    """
-    shapes = [(n_out, n_in) for n_in, n_out in itertools.pairwise(sizes)]
-    if config.sparsity is not None:
-        densities = erk_densities(shapes, config.sparsity, [False] * (len(shapes) - 1) + [True])
-    else:
-        lambdas = [lam1] + [lam2] * (len(shapes) - 2)
-        densities = [
-            erdos_renyi_density(n_in, n_out, lam) for (n_out, n_in), lam in zip(shapes, lambdas)
-        ]
-        densities.append(1.0)
-    return [None if density >= 1.0 else density for density in densities]
-
-
-def build_agent(
-    config: TrainConfig,
-    obs_dim: int,
-    act_dim: int,
-    max_action: np.ndarray,
-    rng: np.random.Generator,
-) -> TD3 | SAC:
-    """The agent of ``config.algo``: TD3 or SAC, dense, static sparse or dynamic sparse."""
-    config.validate()
-    sparsity = topology = None
-    # SAC's actor outputs a mean and a log-std per action dimension; TD3's, the action itself.
-    actor_outputs = 2 * act_dim if config.family == "sac" else act_dim
-    if config.sparse:
-        lam1, lam2 = paper_lambdas(config.env, config.family)
-        lam1 = config.lambda1 if config.lambda1 is not None else lam1
-        lam2 = config.lambda2 if config.lambda2 is not None else lam2
-        sparsity = NetworkSparsity(
-            layer_densities(config, [obs_dim, *config.hidden, actor_outputs], lam1, lam2),
-            layer_densities(config, [obs_dim + act_dim, *config.hidden, 1], lam1, lam2),
-        )
-    if config.dynamic:
-        topology = TopologySchedule(
-            update_every=config.update_every,
-            drop_fraction=config.drop_fraction,
-            schedule=config.schedule,
-            end_iteration=max(config.steps - config.start_steps, 1),
-            prune=config.prune,
-            grow=config.grow,
-            target_rule=config.target_rule,
-        )
-    shared = {
-        "hidden": tuple(config.hidden),
-        "lr": config.lr,
-        "weight_decay": config.weight_decay,
-        "gamma": config.gamma,
-        "tau": config.tau,
-    }
-    if config.family == "sac":
-        sac_config = SACConfig(
-            **shared,
-            alpha=config.alpha,
-            learn_alpha=config.entropy == "learned",
-            target_entropy=config.target_entropy,
-            target_update_every=config.target_update_every,
-        )
-        return SAC(obs_dim, act_dim, max_action, rng, sac_config, sparsity, topology)
-    td3_config = TD3Config(
-        **shared,
-        policy_delay=config.policy_delay,
-        policy_noise=config.policy_noise,
-        noise_clip=config.noise_clip,
-        exploration_noise=config.exploration_noise,
-    )
-    return TD3(obs_dim, act_dim, max_action, rng, td3_config, sparsity, topology)
 
 
 # --------------------------------------------------------------------------------------------
@@ -156,34 +63,6 @@ def evaluate(agent, env, seed: int, episodes: int) -> np.ndarray:
             returns[episode] += reward
             done = terminated or truncated
     return returns
-
-
-def library_versions() -> dict[str, str]:
-    import gymnasium
-    import mujoco
-    import numba
-    import scipy
-
-    import minidst
-
-    return {
-        "minidst": minidst.__version__,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "scipy": scipy.__version__,
-        "numba": numba.__version__,
-        "gymnasium": gymnasium.__version__,
-        "mujoco": mujoco.__version__,
-    }
-
-
-def read_run_config(run_dir: str | Path) -> TrainConfig:
-    """The settings recorded in ``run_dir/config.json``; a one-line ValueError if unreadable."""
-    path = Path(run_dir) / "config.json"
-    try:
-        return TrainConfig.from_dict(json.loads(path.read_text())["config"])
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"{path} is missing or corrupt: {error}") from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -209,8 +88,8 @@ class Trainer:
         self.rng = np.random.default_rng(config.seed)
         self.agent = build_agent(config, obs_dim, act_dim, self.max_action, self.rng)
         self.buffer = ReplayBuffer(obs_dim, act_dim, config.buffer_size)
-        self.progress = CSVLog(self.run_dir / "progress.csv")
-        self.evaluations = CSVLog(self.run_dir / "evaluations.csv")
+        self.progress = rundir.progress_log(self.run_dir)
+        self.evaluations = rundir.evaluations_log(self.run_dir)
         # Counters (all saved in checkpoints).
         self.step = 0
         self.episodes = 0
@@ -220,7 +99,6 @@ class Trainer:
         self.sums: dict[str, list[float]] = {}  # metric -> [sum, count] since the last row
         self.seed_env_on_reset = True  # a fresh run seeds its first reset; a resumed one not
         self.stop_requested = False
-        self._flops_per_update: float | None = None
         self._clock: tuple[float, int] = (time.perf_counter(), 0)
 
     # ---- creating and resuming ----------------------------------------------------------------
@@ -231,34 +109,16 @@ class Trainer:
         """A new run in ``run_dir``, which must not hold another run unless ``overwrite``."""
         config.validate()
         make_env(config.env).close()  # a bad env id fails here, before anything is written
-        run_dir = Path(run_dir)
-        if run_dir.exists() and not run_dir.is_dir():
-            raise ValueError(f"run directory {run_dir} exists and is not a directory")
-        existing = [name for name in RUN_FILES if (run_dir / name).exists()]
-        if existing and not overwrite:
-            raise ValueError(
-                f"{run_dir} already holds a run ({existing[0]}); continue it with "
-                f"--resume {run_dir}, or start over with --overwrite"
-            )
-        try:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            for name in existing:
-                (run_dir / name).unlink()
-            record = {"config": config.to_dict(), "versions": library_versions()}
-            (run_dir / "config.json").write_text(json.dumps(record, indent=2) + "\n")
-        except OSError as error:
-            raise ValueError(f"cannot write to run directory {run_dir}: {error.strerror}") from None
-        return cls(config, run_dir, out)
+        return cls(config, rundir.create(run_dir, config, overwrite), out)
 
     @classmethod
     def resume(cls, run_dir: str | Path, steps: int | None = None, out=sys.stdout) -> Trainer:
         """The run in ``run_dir``, restored to its checkpoint; ``steps`` may raise the total."""
         run_dir = Path(run_dir)
-        config_path = run_dir / "config.json"
-        if not config_path.is_file():
-            raise ValueError(f"{run_dir} holds no run to resume (no config.json)")
-        config = read_run_config(run_dir)
-        state, meta = load_checkpoint(run_dir / "checkpoint.npz")
+        if not (run_dir / rundir.CONFIG).is_file():
+            raise ValueError(f"{run_dir} holds no run to resume (no {rundir.CONFIG})")
+        config = rundir.read_config(run_dir)
+        state, meta = rundir.load_training_state(run_dir)
         try:
             saved = TrainConfig.from_dict(meta["config"])
         except (ValueError, KeyError, TypeError):
@@ -287,9 +147,7 @@ class Trainer:
                 f"the checkpoint in {run_dir} does not fit its run: {error}"
             ) from None
         if steps is not None:
-            record = json.loads(config_path.read_text())
-            record["config"]["steps"] = steps
-            config_path.write_text(json.dumps(record, indent=2) + "\n")
+            rundir.extend(run_dir, steps)
         # Rows past the checkpoint are recomputed, and so are the off-grid final rows of a
         # run that ended (its metrics since the last grid row are in the checkpoint).
         step = trainer.step
@@ -330,14 +188,12 @@ class Trainer:
 
     def save_checkpoint(self) -> None:
         """Checkpoint and policy, each written atomically. Call only between episodes."""
-        state, meta = self._state()
-        save_checkpoint(self.run_dir / "checkpoint.npz", state, meta)
+        rundir.save_training_state(self.run_dir, *self._state())
         self.save_policy()
         self.last_checkpoint = self.step
 
     def save_policy(self) -> None:
-        meta = {"algo": self.config.algo, "env": self.config.env, "step": self.step}
-        save_checkpoint(self.run_dir / "policy.npz", {"actor": self.agent.actor.state_dict()}, meta)
+        rundir.save_policy(self.run_dir, self.agent.actor.state_dict(), self.config, self.step)
 
     # ---- the loop -----------------------------------------------------------------------------
     def run(self) -> str:
@@ -370,7 +226,6 @@ class Trainer:
                     self._learn()
                 if c.dynamic and c.freeze_last and self.step == c.steps - c.freeze_last:
                     self._accumulate(self.agent.freeze_topology())
-                    self._flops_per_update = None
                 if terminated or truncated:
                     self.episodes += 1
                     self._accumulate(
@@ -415,10 +270,9 @@ class Trainer:
                 )
                 raise TrainingDiverged(f"{key} became {value} at step {self.step}; {kept}")
         self._accumulate(metrics)
-        if self._flops_per_update is None or "topology/drop_fraction" in metrics:
-            # Counts change only when the topology does.
-            self._flops_per_update = self.agent.flops_per_iteration(self.config.batch_size)
-        self.flops += self._flops_per_update
+        # Counted from the layers at every iteration: connection counts change at rewiring, at
+        # the freeze, and in sparse targets whenever they catch up with their online networks.
+        self.flops += self.agent.flops_per_iteration(self.config.batch_size)
 
     def _accumulate(self, metrics: dict[str, float]) -> None:
         for key, value in metrics.items():
@@ -483,7 +337,7 @@ class Trainer:
     def _finish(self) -> None:
         from minidst.plot import plot_runs
 
-        plot_runs([self.run_dir], self.run_dir / "curve.png")
+        plot_runs([self.run_dir], self.run_dir / rundir.CURVE)
 
     # ---- Ctrl-C -------------------------------------------------------------------------------
     @contextlib.contextmanager

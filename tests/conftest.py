@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from minidst.agent import NetworkSparsity, TopologySchedule
+from minidst.agent import NetworkDensities, TopologySchedule
 from minidst.sac import SAC, SACConfig
 from minidst.sparsity import random_topology
 from minidst.td3 import TD3, TD3Config
@@ -54,8 +54,8 @@ def make_agent(algo, seed=0, sparse=False, evolve=False, dtype=np.float64, **con
     layers of every network sparse, ``evolve`` rewires them every 10 iterations (drop fraction
     0.2)."""
     agent_cls, config_cls = AGENTS[algo]
-    densities = NetworkSparsity([0.5, 0.4, None], [0.5, 0.4, None]) if sparse else None
-    topology = TopologySchedule(update_every=10, drop_fraction=0.2) if evolve else None
+    densities = NetworkDensities([0.5, 0.4, None], [0.5, 0.4, None]) if sparse else None
+    topology = TopologySchedule(rewire_every=10, drop_fraction=0.2) if evolve else None
     return agent_cls(
         OBS,
         ACT,

@@ -19,13 +19,14 @@ from minidst.checkpoint import load_checkpoint
 from minidst.cli import main
 from minidst.config import TrainConfig
 from minidst.plot import iqm_with_band
+from minidst.rundir import RUN_FILES
 from minidst.td3 import TD3
-from minidst.train import RUN_FILES, Trainer
+from minidst.train import Trainer
 
 SMALL = [
     "--algo", "ds-td3", "--env", "Pendulum-v1", "--hidden", "32,32", "--sparsity", "0.7",
     "--start-steps", "200", "--eval-every", "400", "--eval-episodes", "1", "--log-every", "200",
-    "--checkpoint-every", "400", "--update-every", "50", "--buffer-size", "5000", "--quiet",
+    "--checkpoint-every", "400", "--rewire-every", "50", "--buffer-size", "5000", "--quiet",
 ]  # fmt: skip
 TOTAL = 1200
 TIMING_COLUMNS = {"time/steps_per_s"}
@@ -264,7 +265,8 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
 def test_trainer_api_and_freeze(tmp_path):
     config = TrainConfig(
         env="Pendulum-v1", hidden=(32, 32), sparsity=0.7, steps=600, start_steps=200,
-        eval_every=600, eval_episodes=1, update_every=50, freeze_last=200, buffer_size=1000,
+        eval_every=600, eval_episodes=1, rewire_every=50, freeze_last=200, buffer_size=1000,
+        log_every=1,
     )  # fmt: skip
     trainer = Trainer.start(config, tmp_path / "run", out=None)
     weights = trainer.agent.layer_stats()["topology/weights"]
@@ -277,6 +279,16 @@ def test_trainer_api_and_freeze(tmp_path):
         [trainer.agent.actor, *trainer.agent.critics],
     ):
         assert [layer.nnz for layer in target.layers] == [layer.nnz for layer in online.layers]
+    # The FLOP count follows the connections. The freeze lands after iteration 200 (an actor
+    # iteration); TD3's targets shrink at the next actor iteration, 202, so an iteration's count
+    # taken at 201 and kept would overstate every later one.
+    cumulative = [
+        float(row["flops/training_cumulative"])
+        for row in read_csv(tmp_path / "run" / "progress.csv")
+    ]
+    per_iteration = np.diff(cumulative)
+    assert per_iteration[-1] == trainer.agent.flops_per_iteration(config.batch_size)
+    assert per_iteration[-1] < per_iteration[398]  # step 400, before the freeze
 
 
 @pytest.mark.slow

@@ -1,0 +1,87 @@
+"""Building an agent from a run's settings: the one place a :class:`TrainConfig` becomes a TD3 or
+a SAC, dense, static sparse or dynamic sparse.
+
+The three variants of each family differ only in two objects handed to the agent:
+
+* :class:`~minidst.agent.NetworkDensities` - the density of every layer (``None`` = dense), from
+  the paper's Erdős–Rényi lambdas per env or, with ``--sparsity``, ERK at that global sparsity;
+* :class:`~minidst.agent.TopologySchedule` - when and how to rewire (dynamic variants only).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minidst.agent import Agent, NetworkDensities, TopologySchedule
+from minidst.config import TrainConfig
+from minidst.envs import paper_lambdas
+from minidst.sac import SAC, SACConfig
+from minidst.sparsity import layer_densities
+from minidst.td3 import TD3, TD3Config
+
+
+def network_densities(config: TrainConfig, obs_dim: int, act_dim: int) -> NetworkDensities:
+    """Per-layer densities of the actor and the critics of a sparse ``config``."""
+    lambda1, lambda2 = paper_lambdas(config.env, config.family)
+    lambdas = {
+        "lambda1": config.lambda1 if config.lambda1 is not None else lambda1,
+        "lambda2": config.lambda2 if config.lambda2 is not None else lambda2,
+        "sparsity": config.sparsity,
+    }
+    # SAC's actor outputs a mean and a log-std per action dimension; TD3's, the action itself.
+    actor_outputs = 2 * act_dim if config.family == "sac" else act_dim
+    return NetworkDensities(
+        actor=layer_densities([obs_dim, *config.hidden, actor_outputs], **lambdas),
+        critic=layer_densities([obs_dim + act_dim, *config.hidden, 1], **lambdas),
+    )
+
+
+def topology_schedule(config: TrainConfig) -> TopologySchedule:
+    """The rewiring schedule of a dynamic sparse ``config``; the cosine schedule ends with the
+    run's last training iteration."""
+    return TopologySchedule(
+        drop_fraction=config.drop_fraction,
+        rewire_every=config.rewire_every,
+        schedule=config.schedule,
+        end_iteration=max(config.steps - config.start_steps, 1),
+        prune=config.prune,
+        grow=config.grow,
+        target_rule=config.target_rule,
+    )
+
+
+def build_agent(
+    config: TrainConfig,
+    obs_dim: int,
+    act_dim: int,
+    max_action: np.ndarray,
+    rng: np.random.Generator,
+) -> Agent:
+    """The agent of ``config.algo``: TD3 or SAC, dense, static sparse or dynamic sparse."""
+    config.validate()
+    densities = network_densities(config, obs_dim, act_dim) if config.sparse else None
+    topology = topology_schedule(config) if config.dynamic else None
+    shared = {
+        "hidden": tuple(config.hidden),
+        "lr": config.lr,
+        "weight_decay": config.weight_decay,
+        "gamma": config.gamma,
+        "tau": config.tau,
+    }
+    if config.family == "sac":
+        sac_config = SACConfig(
+            **shared,
+            alpha=config.alpha,
+            learn_alpha=config.entropy == "learned",
+            target_entropy=config.target_entropy,
+            target_update_every=config.target_update_every,
+        )
+        return SAC(obs_dim, act_dim, max_action, rng, sac_config, densities, topology)
+    td3_config = TD3Config(
+        **shared,
+        policy_delay=config.policy_delay,
+        policy_noise=config.policy_noise,
+        noise_clip=config.noise_clip,
+        exploration_noise=config.exploration_noise,
+    )
+    return TD3(obs_dim, act_dim, max_action, rng, td3_config, densities, topology)

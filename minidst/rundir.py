@@ -1,0 +1,146 @@
+"""A run directory: the files of one training run, and the one module that reads and writes them.
+
+::
+
+    config.json        every setting, plus the versions of the libraries that ran it
+    progress.csv       a row every ``log_every`` steps: losses, Q values, topology, FLOPs, speed
+    evaluations.csv    a row per evaluation: step, return_mean, return_std, min, max
+    checkpoint.npz     the full training state at the end of an episode (resume from it)
+    policy.npz         the latest actor, for ``minidst evaluate``
+    curve.png          the learning curve
+
+The first three are small text files: they alone say what a run was and what it scored, so they
+are what a report reads and what is worth keeping (e.g. committed) once a run is over.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from minidst.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from minidst.config import TrainConfig
+from minidst.logger import CSVLog
+
+CONFIG = "config.json"
+PROGRESS = "progress.csv"
+EVALUATIONS = "evaluations.csv"
+CHECKPOINT = "checkpoint.npz"
+POLICY = "policy.npz"
+CURVE = "curve.png"
+RUN_FILES = (CONFIG, PROGRESS, EVALUATIONS, CHECKPOINT, POLICY, CURVE)
+
+
+def library_versions() -> dict[str, str]:
+    """The versions of Python and of every library a run's numbers depend on."""
+    import gymnasium
+    import mujoco
+    import numba
+    import scipy
+
+    import minidst
+
+    return {
+        "minidst": minidst.__version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "numba": numba.__version__,
+        "gymnasium": gymnasium.__version__,
+        "mujoco": mujoco.__version__,
+    }
+
+
+def create(run_dir: str | Path, config: TrainConfig, overwrite: bool = False) -> Path:
+    """Make ``run_dir`` for a new run of ``config`` and write its ``config.json``.
+
+    A directory that already holds a run is refused (one-line ValueError) unless ``overwrite``,
+    which deletes that run's files first.
+    """
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise ValueError(f"run directory {run_dir} exists and is not a directory")
+    existing = [name for name in RUN_FILES if (run_dir / name).exists()]
+    if existing and not overwrite:
+        raise ValueError(
+            f"{run_dir} already holds a run ({existing[0]}); continue it with "
+            f"--resume {run_dir}, or start over with --overwrite"
+        )
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for name in existing:
+            (run_dir / name).unlink()
+        _write_record(run_dir, {"config": config.to_dict(), "versions": library_versions()})
+    except OSError as error:
+        raise ValueError(f"cannot write to run directory {run_dir}: {error.strerror}") from None
+    return run_dir
+
+
+def read_config(run_dir: str | Path) -> TrainConfig:
+    """The settings recorded in ``run_dir/config.json``; a one-line ValueError if unreadable."""
+    path = Path(run_dir) / CONFIG
+    if not path.is_file():
+        raise ValueError(f"{run_dir} holds no run (no {CONFIG})")
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text())["config"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is corrupt: {error}") from None
+
+
+def extend(run_dir: str | Path, steps: int) -> None:
+    """Record a new total step count in ``config.json`` (a resume that runs longer)."""
+    record = json.loads((Path(run_dir) / CONFIG).read_text())
+    record["config"]["steps"] = steps
+    _write_record(Path(run_dir), record)
+
+
+def _write_record(run_dir: Path, record: dict) -> None:
+    (run_dir / CONFIG).write_text(json.dumps(record, indent=2) + "\n")
+
+
+def progress_log(run_dir: str | Path) -> CSVLog:
+    return CSVLog(Path(run_dir) / PROGRESS)
+
+
+def evaluations_log(run_dir: str | Path) -> CSVLog:
+    return CSVLog(Path(run_dir) / EVALUATIONS)
+
+
+def read_evaluations(run_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """``(steps (n,), mean returns (n,))`` of a run's evaluations so far."""
+    log = evaluations_log(run_dir)
+    try:
+        return (
+            np.array([int(row["step"]) for row in log.rows], dtype=np.int64),
+            np.array([float(row["return_mean"]) for row in log.rows]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{log.path} is corrupt: {error!r}") from None
+
+
+def save_training_state(run_dir: str | Path, state: dict, meta: dict) -> None:
+    """Write ``checkpoint.npz`` atomically (see :mod:`minidst.checkpoint`)."""
+    save_checkpoint(Path(run_dir) / CHECKPOINT, state, meta)
+
+
+def load_training_state(run_dir: str | Path) -> tuple[dict, dict]:
+    """``(state, meta)`` of ``checkpoint.npz``; CheckpointError if missing or corrupt."""
+    return load_checkpoint(Path(run_dir) / CHECKPOINT)
+
+
+def save_policy(run_dir: str | Path, actor_state: list, config: TrainConfig, step: int) -> None:
+    """Write the actor to ``policy.npz`` atomically, labelled with its run and step."""
+    meta = {"algo": config.algo, "env": config.env, "step": step}
+    save_checkpoint(Path(run_dir) / POLICY, {"actor": actor_state}, meta)
+
+
+def load_policy(run_dir: str | Path, config: TrainConfig) -> tuple[list, int]:
+    """``(actor state, step)`` from ``policy.npz``; CheckpointError if it is not this run's."""
+    path = Path(run_dir) / POLICY
+    state, meta = load_checkpoint(path)
+    if (meta.get("algo"), meta.get("env")) != (config.algo, config.env) or "actor" not in state:
+        raise CheckpointError(f"{path} is not this run's policy")
+    return state["actor"], int(meta["step"])
