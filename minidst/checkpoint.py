@@ -1,10 +1,10 @@
 """Checkpoints: nested state as one ``.npz`` file, written atomically, read without pickle.
 
 A training state is a tree of dicts and lists whose leaves are arrays or numbers (see
-``TD3.state_dict``). :func:`flatten` turns it into ``{"networks/actor/0/data": array, ...}``;
-NumPy's ``.npz`` (a zip of ``.npy`` files) stores that with no pickle, so loading a file cannot
-run code. Small non-array state (counters, random-generator states) travels as JSON text in one
-``__meta__`` entry.
+``Agent.state_dict`` in ``agent.py``). :func:`flatten` turns it into
+``{"networks/actor/0/data": array, ...}``; NumPy's ``.npz`` (a zip of ``.npy`` files) stores
+that with no pickle, so loading a file cannot run code. Small non-array state (counters,
+random-generator states) travels as JSON text in one ``__meta__`` entry.
 
 Atomic write: the file is written under a temporary name in the same folder, flushed to disk,
 then renamed over the old one. A crash or Ctrl-C mid-write leaves the previous checkpoint intact.

@@ -194,7 +194,7 @@ class SparseLinear(_Linear):
         self.dtype = _check_dtype(dtype)
         self.parallel = bool(parallel)
         indptr, indices = random_topology(
-            out_features, in_features, check_density(density), rng, draw
+            (out_features, in_features), check_density(density), rng, draw
         )
         data, self.bias = init_values(indptr, in_features, rng, self.dtype, init)
         self.bias_grad = np.zeros_like(self.bias)
@@ -298,6 +298,9 @@ class SparseLinear(_Linear):
         self, dZ: np.ndarray, input_grad: bool = True, param_grads: bool = True
     ) -> np.ndarray | None:
         """``dZ`` ``(out, batch)`` -> ``dX = W.T @ dZ`` ``(in, batch)`` (None if not wanted).
+
+        ``input_grad`` defaults to True here, since a layer inside a network must pass gradient
+        on (:meth:`~minidst.nn.MLP.backward` defaults to False: a network's input is data).
 
         Sets ``weight_grad[k] = dZ[row_k] . X[col_k]`` for stored entries only, and
         ``bias_grad = dZ.sum(axis=1)``, unless ``param_grads`` is False.

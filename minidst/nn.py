@@ -164,7 +164,10 @@ class MLP:
         """Backprop ``dY`` ``(n_L, batch)``; sets every layer's gradients.
 
         Returns ``d loss / d input`` ``(n_0, batch)`` if ``input_grad`` (a critic needs it for the
-        actor's loss), else None, which skips the first layer's input-gradient product. With
+        actor's loss), else None, which skips the first layer's input-gradient product. The
+        default is False, unlike a single layer's ``backward`` (True): a network's input is
+        data, whose gradient training rarely needs, while a layer's input is the previous
+        layer's output. With
         ``param_grads=False`` the layers' gradients are left untouched: the pass only carries
         the gradient through to the input (the critic inside the actor's loss).
         """

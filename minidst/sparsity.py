@@ -14,6 +14,11 @@ Three ways to choose per-layer densities:
 
 Then :func:`random_topology` draws *where* the connections go, and :func:`init_values` draws their
 values.
+
+Argument order: a layer's *sizes* are given input first, ``(n_in, n_out)``, as in
+``SparseLinear(in_features, out_features)`` and PyTorch's ``nn.Linear``; a weight matrix's
+*shape* is ``(n_out, n_in)``, as NumPy writes it (``weight.shape``). Functions take one or the
+other by name: ``erdos_renyi_density(n_in, n_out, lam)``, ``random_topology(shape, ...)``.
 """
 
 from __future__ import annotations
@@ -117,7 +122,7 @@ def layer_densities(
 
 
 def random_topology(
-    n_out: int, n_in: int, density: float, rng: np.random.Generator, method: str = "exact"
+    shape: tuple[int, int], density: float, rng: np.random.Generator, method: str = "exact"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw a uniformly random connection pattern; return canonical CSR ``(indptr, indices)``.
 
@@ -126,10 +131,11 @@ def random_topology(
     * ``method="bernoulli"``: every position independently with probability ``density`` (what the
       paper's code does with a dense mask); the count is then held fixed for the run.
 
-    Returns ``indptr`` ``(n_out + 1,)`` and ``indices`` ``(nnz,)``, both int32, sorted per row.
+    ``shape`` is the weight matrix's ``(n_out, n_in)``. Returns ``indptr`` ``(n_out + 1,)`` and
+    ``indices`` ``(nnz,)``, both int32, sorted per row.
     """
     density = check_density(density)
-    n_total = n_out * n_in
+    n_total = shape[0] * shape[1]
     if method == "exact":
         count = round(density * n_total)
         linear = np.sort(rng.choice(n_total, size=count, replace=False))
@@ -137,11 +143,13 @@ def random_topology(
         linear = np.flatnonzero(rng.random(n_total) < density)
     else:
         raise ValueError(f"unknown topology draw {method!r}; use 'exact' or 'bernoulli'")
-    return csr_from_linear(linear, n_out, n_in)
+    return csr_from_linear(linear, shape)
 
 
-def csr_from_linear(linear: np.ndarray, n_out: int, n_in: int) -> tuple[np.ndarray, np.ndarray]:
-    """Turn sorted, unique row-major positions ``r * n_in + c`` into CSR ``(indptr, indices)``."""
+def csr_from_linear(linear: np.ndarray, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Turn sorted, unique row-major positions ``r * n_in + c`` of a ``(n_out, n_in)`` matrix
+    into CSR ``(indptr, indices)``."""
+    n_out, n_in = shape
     rows, cols = np.divmod(linear, n_in)
     indptr = np.zeros(n_out + 1, dtype=np.int32)
     np.cumsum(np.bincount(rows, minlength=n_out), out=indptr[1:])

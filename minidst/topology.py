@@ -148,7 +148,7 @@ def rebuild_csr(
     if np.any(np.diff(linear) == 0):
         raise ValueError("a grown position is already occupied")
     data = np.where(source >= 0, layer.weight.data[source], 0).astype(layer.dtype)
-    indptr, indices = csr_from_linear(linear, layer.out_features, layer.in_features)
+    indptr, indices = csr_from_linear(linear, layer.weight.shape)
     layer.set_topology(indptr, indices, data)
     return source
 

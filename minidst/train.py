@@ -213,6 +213,7 @@ class Trainer:
                 if obs is None:
                     obs, _ = self.env.reset(seed=c.seed if self.seed_env_on_reset else None)
                     self.seed_env_on_reset = False
+                # 1. Act and store the transition.
                 action = self._collect_action(obs)
                 next_obs, reward, terminated, truncated, _ = self.env.step(action)
                 # Store `terminated`, not `terminated or truncated`: a time-limit cut still
@@ -222,10 +223,12 @@ class Trainer:
                 episode_return += float(reward)
                 episode_length += 1
                 self.step += 1
+                # 2. Learn: one training iteration per step once the random start is over.
                 if self.step > c.start_steps:
                     self._learn()
                 if c.dynamic and c.freeze_last and self.step == c.steps - c.freeze_last:
                     self._accumulate(self.agent.freeze_topology())
+                # 3. Record: episode ends, evaluations and progress rows on their grids.
                 if terminated or truncated:
                     self.episodes += 1
                     self._accumulate(
@@ -239,7 +242,8 @@ class Trainer:
                     self._evaluate()
                 if self.step % c.log_every == 0:
                     self._log_progress()
-                # Between episodes, after this step's records (so a resume does not redo them).
+                # 4. Between episodes, after this step's records (a resume does not redo them):
+                # checkpoint, and stop if Ctrl-C asked to.
                 if obs is None:
                     if self._checkpoint_due():
                         self.save_checkpoint()

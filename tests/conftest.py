@@ -22,7 +22,7 @@ def random_csr(n_rows: int, n_cols: int, density: float, rng: np.random.Generato
         indptr = np.zeros(n_rows + 1, dtype=np.int32)
         indices = np.zeros(0, dtype=np.int32)
     else:
-        indptr, indices = random_topology(n_rows, n_cols, density, rng)
+        indptr, indices = random_topology((n_rows, n_cols), density, rng)
     data = rng.standard_normal(len(indices)).astype(dtype)
     return sp.csr_array((data, indices, indptr), shape=(n_rows, n_cols))
 

@@ -63,7 +63,7 @@ def test_bad_lambda_is_an_error(lam):
 
 
 def test_exact_draw_has_exact_count_and_canonical_rows(rng):
-    indptr, indices = random_topology(50, 70, 0.13, rng, "exact")
+    indptr, indices = random_topology((50, 70), 0.13, rng, "exact")
     assert indptr[-1] == round(0.13 * 3500) == len(indices)
     assert indptr.dtype == indices.dtype == np.int32
     for r in range(50):
@@ -72,7 +72,7 @@ def test_exact_draw_has_exact_count_and_canonical_rows(rng):
 
 
 def test_bernoulli_draw_count_is_binomial(rng):
-    counts = [random_topology(40, 50, 0.3, rng, "bernoulli")[0][-1] for _ in range(200)]
+    counts = [random_topology((40, 50), 0.3, rng, "bernoulli")[0][-1] for _ in range(200)]
     mean, sd = 0.3 * 2000, np.sqrt(2000 * 0.3 * 0.7)
     assert abs(np.mean(counts) - mean) < 4 * sd / np.sqrt(200)
     assert np.std(counts) == pytest.approx(sd, rel=0.25)
@@ -81,7 +81,7 @@ def test_bernoulli_draw_count_is_binomial(rng):
 def test_exact_draw_is_uniform_over_positions(rng):
     hits = np.zeros(4 * 5)
     for _ in range(3000):
-        indptr, indices = random_topology(4, 5, 0.25, rng)
+        indptr, indices = random_topology((4, 5), 0.25, rng)
         rows = np.repeat(np.arange(4), np.diff(indptr))
         hits[rows * 5 + indices] += 1
     # Each position is taken with probability 5/20; chi-square with 19 dof, 99.9% quantile ~43.8.
