@@ -14,7 +14,7 @@
 #
 # The paper's two baselines are built by the same code: **TD3** (every layer dense) and
 # **Static-TD3** (the same sparse initial topology, never rewired). In minidst the three differ
-# only in how `minidst.train.build_agent` fills two arguments of `TD3`: the per-layer densities
+# only in how `minidst.factory.build_agent` fills two arguments of `TD3`: the per-layer densities
 # (`NetworkDensities`) and the rewiring schedule (`TopologySchedule`).
 #
 # We work at the sizes of the paper's HalfCheetah (17 observations, 6 actions), but we train on
