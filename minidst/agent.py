@@ -226,8 +226,8 @@ class Agent(ABC):
         """FLOPs of one training iteration (2 * nnz per sample per forward pass)."""
 
     # ---- topology ---------------------------------------------------------------------------
-    def rewire_now(self) -> bool:
-        """True on the iterations where a dynamic sparse agent rewires.
+    def rewires_at(self, iteration: int) -> bool:
+        """True if a dynamic sparse agent rewires at training ``iteration`` (1-based).
 
         The DS-TD3 code rewires at ``iteration % 1000 == 2``, which with TD3's policy delay 2 is
         also an actor iteration. Each network is rewired right after its own optimizer step, so
@@ -236,7 +236,7 @@ class Agent(ABC):
         return (
             self.topology is not None
             and not self.frozen
-            and self.iteration % self.topology.rewire_every == 2
+            and iteration % self.topology.rewire_every == 2
         )
 
     def evolve_topology(self, names: list[str], grow: str | None = None) -> dict[str, float]:

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, field
 
 from minidst.agent import AgentConfig, TopologySchedule
+from minidst.compiled import ENGINES
 from minidst.sac import SACConfig
 from minidst.sparsity import check_sparsity
 from minidst.target import SPARSE_TARGET_RULES
@@ -171,6 +172,15 @@ class TrainConfig:
             "stop rewiring this many steps before the end, after one last prune (0: never)"
         ),
     )
+    # ---- how updates run
+    engine: str = field(
+        default="compiled",
+        metadata=_help(
+            "compiled: each network pass in one kernel call (fast); reference: the readable "
+            "layer-by-layer update (same numbers up to float rounding)",
+            choices=ENGINES,
+        ),
+    )
     # ---- bookkeeping
     log_every: int = field(default=1000, metadata=_help("steps between progress.csv rows"))
     checkpoint_every: int = field(
@@ -239,6 +249,7 @@ class TrainConfig:
             "prune": tuple(PRUNE_RULES),
             "grow": GROW_RULES,
             "target_rule": SPARSE_TARGET_RULES,
+            "engine": ENGINES,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

@@ -6,6 +6,9 @@ The three variants of each family differ only in two objects handed to the agent
 * :class:`~minidst.agent.NetworkDensities` - the density of every layer (``None`` = dense), from
   the paper's Erdős–Rényi lambdas per env or, with ``--sparsity``, ERK at that global sparsity;
 * :class:`~minidst.agent.TopologySchedule` - when and how to rewire (dynamic variants only).
+
+``config.engine`` picks the readable agent or its compiled twin (:mod:`minidst.compiled`); this
+is the only place that reads it.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from minidst.agent import Agent, NetworkDensities, TopologySchedule
+from minidst.compiled import COMPILED_AGENTS
 from minidst.config import TrainConfig
 from minidst.envs import paper_lambdas
 from minidst.sac import SAC, SACConfig
@@ -76,7 +80,8 @@ def build_agent(
             target_entropy=config.target_entropy,
             target_update_every=config.target_update_every,
         )
-        return SAC(obs_dim, act_dim, max_action, rng, sac_config, densities, topology)
+        agent_class = COMPILED_AGENTS["sac"] if config.engine == "compiled" else SAC
+        return agent_class(obs_dim, act_dim, max_action, rng, sac_config, densities, topology)
     td3_config = TD3Config(
         **shared,
         policy_delay=config.policy_delay,
@@ -84,4 +89,5 @@ def build_agent(
         noise_clip=config.noise_clip,
         exploration_noise=config.exploration_noise,
     )
-    return TD3(obs_dim, act_dim, max_action, rng, td3_config, densities, topology)
+    agent_class = COMPILED_AGENTS["td3"] if config.engine == "compiled" else TD3
+    return agent_class(obs_dim, act_dim, max_action, rng, td3_config, densities, topology)

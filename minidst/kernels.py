@@ -265,6 +265,25 @@ def polyak_topk(t_indptr, t_indices, t_data, o_indptr, o_indices, o_data, tau, k
     return n, same_pattern
 
 
+@njit(cache=True)
+def compact_union(n, keep, u_indptr, u_indices, u_data, indptr, indices, data):
+    """Write the kept entries of a union (from :func:`polyak_union`) into CSR arrays, in place.
+
+    ``keep`` ``(n,)`` marks the union entries to keep; ``indptr, indices, data`` receive them
+    (``data`` must have room for exactly the kept count). Rows keep their order, so the result
+    is canonical CSR when the union was.
+    """
+    m = 0
+    indptr[0] = 0
+    for r in range(len(u_indptr) - 1):
+        for i in range(u_indptr[r], u_indptr[r + 1]):
+            if keep[i]:
+                indices[m] = u_indices[i]
+                data[m] = u_data[i]
+                m += 1
+        indptr[r + 1] = m
+
+
 def polyak_topk_reference(t_dense, t_mask, o_dense, o_mask, tau, k):
     """Plain NumPy twin of :func:`polyak_topk` on dense arrays: the kept mask, and the values."""
     union, values, _ = polyak_union_reference(t_dense, t_mask, o_dense, o_mask, tau)
@@ -299,21 +318,138 @@ def relu(z):
     training step applies ReLU a dozen times.
     """
     out = np.empty_like(z)
+    _relu_into(z, out)
+    return out
+
+
+@njit(cache=True)
+def _relu_into(z, out):
     flat_z, flat_out = z.ravel(), out.ravel()
     for i in range(flat_z.size):
         v = flat_z[i]
         flat_out[i] = v if v > 0 or v != v else 0
-    return out
 
 
 @njit(cache=True)
 def relu_backward(z, dy):
     """``dy * (z > 0)`` elementwise into a new array (the reference, in NumPy)."""
     out = np.empty_like(dy)
+    _relu_backward_into(z, dy, out)
+    return out
+
+
+@njit(cache=True)
+def _relu_backward_into(z, dy, out):
     flat_z, flat_dy, flat_out = z.ravel(), dy.ravel(), out.ravel()
     for i in range(flat_z.size):
         flat_out[i] = flat_dy[i] if flat_z[i] > 0 else flat_dy[i] * 0
-    return out
+
+
+# --------------------------------------------------------------------------------------------
+# A whole network in one call: forward and backward of an MLP (the compiled training step)
+# --------------------------------------------------------------------------------------------
+#: Layer kinds and activations as the network kernels see them (see ``minidst/compiled.py``).
+SPARSE_LAYER, DENSE_LAYER = 0, 1
+RELU, TANH, IDENTITY = 0, 1, 2
+
+
+@njit(cache=True)
+def _activate(code, z, out):
+    if code == RELU:
+        _relu_into(z, out)
+    elif code == TANH:
+        flat_z, flat_out = z.ravel(), out.ravel()
+        for i in range(flat_z.size):
+            flat_out[i] = np.tanh(flat_z[i])
+    else:
+        out[:] = z
+
+
+@njit(cache=True)
+def _activation_backward(code, z, y, dy, out):
+    if code == RELU:
+        _relu_backward_into(z, dy, out)
+    elif code == TANH:
+        flat_y, flat_dy, flat_out = y.ravel(), dy.ravel(), out.ravel()
+        for i in range(flat_y.size):
+            flat_out[i] = flat_dy[i] * (1 - flat_y[i] * flat_y[i])
+    else:
+        out[:] = dy
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def mlp_forward(kinds, activations, indptr, indices, values, weights, bias, X, Z, A):
+    """The forward pass of a whole MLP: what ``MLP.forward`` does, layer by layer, in one call.
+
+    Per layer ``l`` (the tuples hold one entry per layer; a sparse layer's ``weights[l]`` and a
+    dense layer's CSR arrays are empty placeholders)::
+
+        Z[l] = W_l @ (X if l == 0 else A[l - 1]) + bias[l]   # spmm, or BLAS for a dense layer
+        A[l] = activation_l(Z[l])
+
+    ``Z`` and ``A`` are preallocated ``(out_l, batch)`` buffers; ``A[-1]`` is the output.
+    """
+    for layer in range(len(kinds)):
+        inputs = X if layer == 0 else A[layer - 1]
+        z = Z[layer]
+        if kinds[layer] == SPARSE_LAYER:
+            spmm(indptr[layer], indices[layer], values[layer], inputs, z)
+        else:
+            np.dot(weights[layer], inputs, z)
+        b = bias[layer]
+        for r in range(z.shape[0]):
+            z[r] += b[r]
+        _activate(activations[layer], z, A[layer])
+
+
+@njit(cache=True, fastmath=FASTMATH)
+def mlp_backward(
+    kinds, activations, indptr, indices, values, weights, t_indptr, t_rows, t_perm, t_values,
+    X, Z, A, dY, dZ, dA, dX, value_grads, weight_grads, bias_grads, param_grads, input_grad,
+):  # fmt: skip
+    """The backward pass of a whole MLP in one call: what ``MLP.backward`` does.
+
+    Per layer ``l``, last to first, with ``d`` the gradient of the layer's output (``dY`` for
+    the last layer, then ``dA[l]``)::
+
+        dZ[l] = activation_l'(Z[l], A[l]) * d
+        if param_grads:                             # weight gradient at stored entries, bias
+            value_grads[l] = sddmm(dZ[l], input_l)  # (a dense layer: weight_grads[l] = dZ X^T)
+            bias_grads[l]  = dZ[l].sum(axis=1)
+        if l > 0 or input_grad:                     # the input gradient W^T dZ, written to
+            dA[l - 1] (or dX) = W_l^T @ dZ[l]       # dA[l - 1], or to dX for the first layer
+
+    The sparse ``W^T @ dZ`` runs :func:`spmm` on the transposed index ``(t_indptr, t_rows)``,
+    with the values gathered through ``t_perm`` into ``t_values`` first.
+    """
+    d = dY
+    for layer in range(len(kinds) - 1, -1, -1):
+        dz = dZ[layer]
+        _activation_backward(activations[layer], Z[layer], A[layer], d, dz)
+        inputs = X if layer == 0 else A[layer - 1]
+        sparse = kinds[layer] == SPARSE_LAYER
+        if param_grads:
+            if sparse:
+                sddmm(indptr[layer], indices[layer], dz, inputs, value_grads[layer])
+            else:
+                np.dot(dz, inputs.T, weight_grads[layer])
+            b = bias_grads[layer]
+            for r in range(dz.shape[0]):
+                total = dz.dtype.type(0)
+                for j in range(dz.shape[1]):
+                    total += dz[r, j]
+                b[r] = total
+        if layer == 0 and not input_grad:
+            break
+        out = dA[layer - 1] if layer > 0 else dX
+        if sparse:
+            gathered, perm, source = t_values[layer], t_perm[layer], values[layer]
+            for k in range(len(perm)):
+                gathered[k] = source[perm[k]]
+            spmm(t_indptr[layer], t_rows[layer], gathered, dz, out)
+        else:
+            np.dot(weights[layer].T, dz, out)
+        d = out
 
 
 # --------------------------------------------------------------------------------------------
@@ -379,5 +515,28 @@ def warmup() -> None:
         )
         polyak_union(indptr, indices, data, indptr, indices, data, 0.5, union[:4])
         polyak_topk(indptr, indices, data, indptr, indices, data, 0.5, 1, union)
+        compact_union(1, union[4], indptr, indices, data, indptr.copy(), indices.copy(), data)
         moments = np.zeros_like(data), np.zeros_like(data)
         adam_step(data, grad, *moments, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, 1)
+        _warm_up_network_kernels(dtype)
+
+
+def _warm_up_network_kernels(dtype) -> None:
+    """Compile :func:`mlp_forward` and :func:`mlp_backward` for a 3-layer network (two hidden
+    layers, the paper's): they are specialised by layer count, so other depths compile on first
+    use."""
+    n_layers = 3
+    ints = tuple(np.array([0, 1], np.int32) for _ in range(n_layers))
+    index = tuple(np.zeros(1, np.int32) for _ in range(n_layers))
+    values = tuple(np.ones(1, dtype) for _ in range(n_layers))
+    weights = tuple(np.ones((1, 1), dtype) for _ in range(n_layers))
+    blocks = [tuple(np.ones((1, 2), dtype) for _ in range(n_layers)) for _ in range(4)]
+    Z, A, dZ, dA = blocks
+    X, dX = np.ones((1, 2), dtype), np.ones((1, 2), dtype)
+    kinds = np.array([SPARSE_LAYER, SPARSE_LAYER, DENSE_LAYER], np.int8)
+    codes = np.array([RELU, RELU, TANH], np.int8)
+    mlp_forward(kinds, codes, ints, index, values, weights, values, X, Z, A)
+    mlp_backward(
+        kinds, codes, ints, index, values, weights, ints, index, index, values,
+        X, Z, A, A[-1], dZ, dA, dX, values, weights, values, True, True,
+    )  # fmt: skip

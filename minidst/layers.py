@@ -225,7 +225,17 @@ class SparseLinear(_Linear):
         if not self.weight.has_canonical_format:
             raise ValueError("CSR structure is not canonical (unsorted or duplicate indices)")
         self.weight_grad = np.zeros_like(data)
-        self._transpose = None  # built by the first backward pass that needs it
+        self.connections_moved()
+
+    def connections_moved(self) -> None:
+        """Record that the connections changed: bump ``topology_version``, zero the gradient,
+        drop the transposed index (rebuilt by the next backward pass that needs it).
+
+        :meth:`set_topology` calls it; so does code that rewrites ``weight``'s arrays in place
+        with a new pattern of the same count (a sparse target update, see ``target.py``).
+        """
+        self.weight_grad[:] = 0
+        self._transpose = None
         self.topology_version += 1
 
     def _transposed_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -58,16 +58,9 @@ class Adam:
 
     def step(self) -> None:
         """Update every parameter in place from its current gradient."""
+        self.check_topology()
         self.t += 1
         beta1, beta2 = self.betas
-        for layer, version in zip(self.layers, self._versions):
-            # Pitfall: a topology change that bypasses remap() keeps the count but moves the
-            # connections, so every moment would silently belong to another weight.
-            if _topology_version(layer) != version:
-                raise ValueError(
-                    f"{layer}'s connections changed without Adam.remap(): its moments no longer "
-                    "line up (pass the optimizer to evolve_layer)"
-                )
         for layer, ms, vs in zip(self.layers, self.m, self.v):
             for p, g, m, v in zip(layer.parameters(), layer.gradients(), ms, vs):
                 adam_step(
@@ -82,6 +75,17 @@ class Adam:
                     self.weight_decay,
                     self.decoupled,
                     self.t,
+                )
+
+    def check_topology(self) -> None:
+        """Raise if a layer's connections moved since its moments were aligned with them."""
+        for layer, version in zip(self.layers, self._versions):
+            # Pitfall: a topology change that bypasses remap() keeps the count but moves the
+            # connections, so every moment would silently belong to another weight.
+            if _topology_version(layer) != version:
+                raise ValueError(
+                    f"{layer}'s connections changed without Adam.remap(): its moments no longer "
+                    "line up (pass the optimizer to evolve_layer)"
                 )
 
     def _index(self, layer) -> int:

@@ -257,7 +257,7 @@ class SAC(Agent):
         """One training iteration on a feature-major batch; returns namespaced metrics."""
         self.iteration += 1
         c = self.config
-        rewire = self.rewire_now()
+        rewire = self.rewires_at(self.iteration)
         metrics = self.train_critics(batch, rewire)
         metrics["losses/actor"], logp = self.actor_loss(batch)
         self.actor_optimizer.step()

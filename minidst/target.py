@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minidst.kernels import FROM_ONLINE, polyak_topk, polyak_union
+from minidst.kernels import FROM_ONLINE, compact_union, polyak_topk, polyak_union
 from minidst.layers import DenseLinear, SparseLinear
 
 SPARSE_TARGET_RULES = ("topk", "copy")
@@ -78,6 +78,12 @@ def _soft_update_sparse(target: SparseLinear, online: SparseLinear, tau: float, 
             # in a DS-TD3 run on HalfCheetah).
             t_w.data[:] = out[2][:n][keep]
             return
+    if np.count_nonzero(keep) == t_w.nnz:
+        # The count is unchanged (at every update but the one after the end-of-training
+        # freeze): the new pattern is written over the target's own arrays, in place.
+        compact_union(n, keep, out[0], out[1], out[2], t_w.indptr, t_w.indices, t_w.data)
+        target.connections_moved()
+        return
     indptr, indices, values = out[0], out[1][:n], out[2][:n]
     # Row r's survivors are those among union entries indptr[r]:indptr[r+1] with keep set.
     kept_before = np.concatenate([[0], np.cumsum(keep)]).astype(np.int32)

@@ -133,7 +133,7 @@ class TD3(Agent):
         """One training iteration on a feature-major batch; returns namespaced metrics."""
         self.iteration += 1
         c = self.config
-        rewire = self.rewire_now()
+        rewire = self.rewires_at(self.iteration)
         metrics = self.train_critics(batch, rewire)
         if self.iteration % c.policy_delay == 0:
             metrics["losses/actor"] = self.actor_loss(batch)

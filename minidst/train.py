@@ -202,7 +202,7 @@ class Trainer:
         Raises :class:`TrainingDiverged` on a non-finite loss (the last checkpoint is kept).
         """
         c = self.config
-        warmup()
+        self._compile_kernels()
         self._clock = (time.perf_counter(), self.step)
         with self._ctrl_c_finishes_the_episode():
             if self.step == 0 and not self.evaluations.rows:
@@ -257,6 +257,21 @@ class Trainer:
         self.save_policy()
         self._finish()
         return "done"
+
+    def _compile_kernels(self) -> None:
+        """Compile every kernel, or load it from Numba's disk cache (well under a second). The
+        first run on a machine compiles for ~10-20 s, which would look like a hang: say so."""
+        notice = threading.Timer(
+            0.5,
+            self._print,
+            ["compiling kernels (first run only; cached afterwards)"],
+            {"newline": True},
+        )
+        notice.start()
+        try:
+            warmup()
+        finally:
+            notice.cancel()
 
     def _collect_action(self, obs: np.ndarray) -> np.ndarray:
         if self.step < self.config.start_steps:

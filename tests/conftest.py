@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 from minidst.agent import NetworkDensities, TopologySchedule
+from minidst.compiled import CompiledSAC, CompiledTD3
 from minidst.sac import SAC, SACConfig
 from minidst.sparsity import random_topology
 from minidst.td3 import TD3, TD3Config
@@ -35,7 +36,12 @@ def float_tolerance(dtype) -> dict:
 #: The small RL problem the agent tests share: 5 observations, 2 actions with unequal bounds.
 OBS, ACT = 5, 2
 MAX_ACTION = np.array([2.0, 0.5])
-AGENTS = {"td3": (TD3, TD3Config), "sac": (SAC, SACConfig)}
+AGENTS = {
+    ("td3", "reference"): (TD3, TD3Config),
+    ("td3", "compiled"): (CompiledTD3, TD3Config),
+    ("sac", "reference"): (SAC, SACConfig),
+    ("sac", "compiled"): (CompiledSAC, SACConfig),
+}
 
 
 def make_batch(rng, batch=8, dtype=np.float64) -> dict:
@@ -49,11 +55,13 @@ def make_batch(rng, batch=8, dtype=np.float64) -> dict:
     }
 
 
-def make_agent(algo, seed=0, sparse=False, evolve=False, dtype=np.float64, **config):
+def make_agent(
+    algo, seed=0, sparse=False, evolve=False, dtype=np.float64, engine="reference", **config
+):
     """A ``"td3"`` or ``"sac"`` agent with 16-16 hidden layers; ``sparse`` makes the first two
     layers of every network sparse, ``evolve`` rewires them every 10 iterations (drop fraction
-    0.2)."""
-    agent_cls, config_cls = AGENTS[algo]
+    0.2); ``engine="compiled"`` gives the compiled twin of the readable agent."""
+    agent_cls, config_cls = AGENTS[algo, engine]
     densities = NetworkDensities([0.5, 0.4, None], [0.5, 0.4, None]) if sparse else None
     topology = TopologySchedule(rewire_every=10, drop_fraction=0.2) if evolve else None
     return agent_cls(

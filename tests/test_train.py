@@ -17,10 +17,10 @@ import pytest
 
 from minidst.checkpoint import load_checkpoint
 from minidst.cli import main
+from minidst.compiled import CompiledTD3
 from minidst.config import TrainConfig
 from minidst.plot import iqm_with_band
 from minidst.rundir import RUN_FILES
-from minidst.td3 import TD3
 from minidst.train import Trainer
 
 SMALL = [
@@ -244,7 +244,7 @@ def test_corrupt_missing_and_foreign_checkpoints(uninterrupted, tmp_path, capsys
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, capsys):
     run_dir = tmp_path / "run"
-    update = TD3.update
+    update = CompiledTD3.update  # the default engine's agent
 
     def update_that_diverges(agent, batch):
         metrics = update(agent, batch)
@@ -252,13 +252,13 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, monk
             metrics["losses/critic"] = float("nan")
         return metrics
 
-    monkeypatch.setattr(TD3, "update", update_that_diverges)
+    monkeypatch.setattr(CompiledTD3, "update", update_that_diverges)
     code, err = run_cli(["train", *SMALL, "--steps", str(TOTAL), "--run-dir", str(run_dir)], capsys)
     assert code == 1 and "losses/critic became nan at step 700" in err
     assert "checkpoint (step 400) is kept" in err and "\n" not in err
     assert load_checkpoint(run_dir / "checkpoint.npz")[1]["step"] == 400
     # The run can go on from there (here, with the real update again).
-    monkeypatch.setattr(TD3, "update", update)
+    monkeypatch.setattr(CompiledTD3, "update", update)
     assert main(["train", "--resume", str(run_dir), "--quiet"]) == 0
 
 
@@ -289,6 +289,21 @@ def test_trainer_api_and_freeze(tmp_path):
     per_iteration = np.diff(cumulative)
     assert per_iteration[-1] == trainer.agent.flops_per_iteration(config.batch_size)
     assert per_iteration[-1] < per_iteration[398]  # step 400, before the freeze
+
+
+def test_a_slow_kernel_compile_is_announced(tmp_path, monkeypatch, capsys):
+    """On a cold Numba cache, compiling takes seconds: one line says so instead of a silent
+    pause. (A cold cache is simulated: compiling for real would take ~20 s of the suite.)"""
+    import minidst.train
+
+    monkeypatch.setattr(minidst.train, "warmup", lambda: time.sleep(1.0))
+    run_dir = tmp_path / "run"
+    small = [arg for arg in SMALL if arg != "--quiet"]
+    assert main(["train", *small, "--steps", "300", "--run-dir", str(run_dir)]) == 0
+    assert "compiling kernels (first run only" in capsys.readouterr().out
+    monkeypatch.setattr(minidst.train, "warmup", lambda: None)  # a warm cache: nothing to say
+    assert main(["train", *small, "--steps", "300", "--run-dir", str(run_dir), "--overwrite"]) == 0
+    assert "compiling" not in capsys.readouterr().out
 
 
 @pytest.mark.slow

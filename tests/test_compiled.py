@@ -1,0 +1,138 @@
+"""The compiled training step against the readable reference it mirrors.
+
+Every network pass, optimizer step and agent update is compared with ``MLP``, ``Adam`` and
+``TD3.update``: to ~1e-12 in float64 and to float32 rounding in float32. The few sums whose order
+differs (bias gradients, BLAS builds) are the only source of difference.
+"""
+
+import copy
+
+import numpy as np
+import pytest
+from conftest import make_agent, make_batch
+
+from minidst import MLP, Adam, evolve_layer, mse_loss
+from minidst.compiled import CompiledMLP
+
+TOLERANCE = {np.float64: {"rtol": 1e-12, "atol": 1e-12}, np.float32: {"rtol": 1e-5, "atol": 1e-6}}
+NETWORKS = {
+    "sparse-sparse-dense": ([0.4, 0.3, None], "identity"),
+    "all sparse, tanh": ([0.5, 0.2, 0.6], "tanh"),
+    "all dense": ([None, None, None], "tanh"),
+    "dense-sparse-dense": ([None, 0.3, None], "identity"),
+}
+
+
+def make_net(rng, densities, output, dtype):
+    return MLP.build([7, 24, 16, 3], densities, rng, output_activation=output, dtype=dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("network", NETWORKS)
+@pytest.mark.parametrize("input_grad", [False, True])
+def test_network_pass_matches_the_mlp(network, dtype, input_grad, rng):
+    densities, output = NETWORKS[network]
+    reference = make_net(rng, densities, output, dtype)
+    net = copy.deepcopy(reference)
+    compiled = CompiledMLP(net)
+    X = rng.standard_normal((7, 9)).astype(dtype)
+    dY = rng.standard_normal((3, 9)).astype(dtype)
+
+    expected = reference.forward(X)
+    np.testing.assert_allclose(compiled.forward(X), expected, **TOLERANCE[dtype])
+    expected_dX = reference.backward(dY, input_grad=input_grad)
+    dX = compiled.backward(dY, input_grad=input_grad)
+    if input_grad:
+        np.testing.assert_allclose(dX, expected_dX, **TOLERANCE[dtype])
+    else:
+        assert dX is None
+    for layer, (a, b) in enumerate(zip(net.gradients(), reference.gradients())):
+        np.testing.assert_allclose(a, b, err_msg=f"gradient {layer}", **TOLERANCE[dtype])
+
+
+def test_input_only_pass_leaves_parameter_gradients_alone(rng):
+    net = make_net(rng, [0.4, 0.3, None], "identity", np.float64)
+    compiled = CompiledMLP(net)
+    before = [g.copy() for g in net.gradients()]
+    compiled.forward(rng.standard_normal((7, 5)))
+    compiled.backward(rng.standard_normal((3, 5)), input_grad=True, param_grads=False)
+    for a, b in zip(net.gradients(), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_pack_follows_a_rewired_layer(rng):
+    """After prune-and-regrow the compiled pass sees the new connections (and Adam agrees)."""
+    net = make_net(rng, [0.4, 0.3, None], "identity", np.float64)
+    reference = copy.deepcopy(net)
+    compiled = CompiledMLP(net)
+    optimizer, reference_optimizer = Adam(net.layers), Adam(reference.layers)
+    X, target = rng.standard_normal((7, 9)), rng.standard_normal((3, 9))
+    for step in range(6):
+        compiled.backward(mse_loss(compiled.forward(X), target)[1])
+        optimizer.step()
+        reference.backward(mse_loss(reference.forward(X), target)[1])
+        reference_optimizer.step()
+        if step == 2:
+            for network, opt in ((net, optimizer), (reference, reference_optimizer)):
+                for layer in network.sparse_layers:
+                    evolve_layer(layer, opt, 0.3, np.random.default_rng(step))
+    for a, b in zip(net.parameters(), reference.parameters()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+AGENT_SETTINGS = {
+    "td3": {},
+    "sac": {},
+    "sac, learned alpha, hard targets": {"learn_alpha": True, "target_update_every": 5},
+}
+
+
+def assert_same_agents(compiled, reference, dtype, where=""):
+    for name, net in reference.all_networks().items():
+        for a, b in zip(compiled.all_networks()[name].parameters(), net.parameters()):
+            np.testing.assert_allclose(a, b, err_msg=f"{name} {where}", **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("settings", AGENT_SETTINGS)
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_compiled_update_matches_the_readable_one(settings, sparse, dtype, rng):
+    """30 iterations through three rewirings: same metrics, parameters, targets and draws."""
+    algo = settings.split(",")[0]
+    options = {"sparse": sparse, "evolve": sparse, "dtype": dtype, **AGENT_SETTINGS[settings]}
+    reference = make_agent(algo, **options)
+    compiled = make_agent(algo, engine="compiled", **options)
+    assert type(compiled) is not type(reference)
+    for iteration in range(30):
+        batch = make_batch(rng, dtype=dtype)
+        expected, got = reference.update(batch), compiled.update(batch)
+        assert got.keys() == expected.keys(), iteration
+        for key in expected:
+            np.testing.assert_allclose(got[key], expected[key], err_msg=key, **TOLERANCE[dtype])
+    assert_same_agents(compiled, reference, dtype)
+    obs = rng.standard_normal(5)
+    for explore in (False, True):
+        np.testing.assert_allclose(
+            compiled.act(obs, explore), reference.act(obs, explore), **TOLERANCE[dtype]
+        )
+    assert compiled.rng.random() == reference.rng.random()  # the same draws, in the same order
+
+
+@pytest.mark.parametrize("algo", ["td3", "sac"])
+def test_a_compiled_agent_resumes_from_a_readable_ones_state(algo, rng):
+    """Checkpoints hold the readable objects, so either engine can continue a run."""
+    reference = make_agent(algo, sparse=True, evolve=True)
+    for _ in range(15):
+        reference.update(make_batch(rng))
+    compiled = make_agent(algo, seed=1, sparse=True, evolve=True, engine="compiled")
+    compiled.load_state_dict(copy.deepcopy(reference.state_dict()))
+    compiled.rng = copy.deepcopy(reference.rng)
+    for iteration in range(15):  # through another rewiring
+        batch = make_batch(rng)
+        np.testing.assert_allclose(
+            compiled.update(batch)["losses/critic"],
+            reference.update(batch)["losses/critic"],
+            rtol=1e-12,
+            err_msg=str(iteration),
+        )
+    assert_same_agents(compiled, reference, np.float64)
