@@ -40,6 +40,8 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from machine import describe  # noqa: E402
+
 from minidst import DenseLinear, SparseLinear, warmup  # noqa: E402
 
 
@@ -62,6 +64,7 @@ def time_layer_step(layer, X: np.ndarray, dZ: np.ndarray) -> float:
 
 
 def main() -> None:
+    print(describe())
     warmup()
     rng = np.random.default_rng(0)
     print(
