@@ -2,32 +2,43 @@
 
 Sparse networks are ``scipy.sparse`` CSR matrices with hand-written backprop and Numba kernels;
 the agents are TD3 and SAC in dense, static-sparse and dynamic-sparse variants.
+
+The names below load on first use (PEP 562), so ``import minidst`` itself loads nothing heavy:
+the ``minidst`` command can then set BLAS's thread count before NumPy starts (``--threads``).
 """
 
-from minidst.flops import count_parameters, forward_flops, training_flops
-from minidst.kernels import warmup
-from minidst.layers import DenseLinear, SparseLinear
-from minidst.nn import MLP, mse_loss
-from minidst.optim import Adam
-from minidst.sparsity import erdos_renyi_density, erk_densities, uniform_densities
-from minidst.target import soft_update
-from minidst.topology import evolve_layer
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "MLP",
-    "Adam",
-    "DenseLinear",
-    "SparseLinear",
-    "count_parameters",
-    "erdos_renyi_density",
-    "erk_densities",
-    "evolve_layer",
-    "forward_flops",
-    "mse_loss",
-    "soft_update",
-    "training_flops",
-    "uniform_densities",
-    "warmup",
-]
+#: The public API and the module each name lives in.
+_API = {
+    "MLP": "minidst.nn",
+    "mse_loss": "minidst.nn",
+    "Adam": "minidst.optim",
+    "DenseLinear": "minidst.layers",
+    "SparseLinear": "minidst.layers",
+    "count_parameters": "minidst.flops",
+    "forward_flops": "minidst.flops",
+    "training_flops": "minidst.flops",
+    "erdos_renyi_density": "minidst.sparsity",
+    "erk_densities": "minidst.sparsity",
+    "uniform_densities": "minidst.sparsity",
+    "evolve_layer": "minidst.topology",
+    "soft_update": "minidst.target",
+    "warmup": "minidst.kernels",
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str):
+    if name in _API:
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'minidst' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_API])

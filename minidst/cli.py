@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
 import sys
 from pathlib import Path
-
-import numpy as np
 
 
 def run_demo(args: argparse.Namespace) -> int:
@@ -82,6 +82,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from minidst import rundir
     from minidst.checkpoint import CheckpointError
     from minidst.envs import env_sizes, make_env
@@ -185,7 +187,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _limit_blas_threads(argv: list[str]) -> None:
+    """Give BLAS the run's thread count (``--threads``, else the resumed run's, else 1).
+
+    It must happen before NumPy loads: OpenBLAS reads its thread count once, when it starts, and
+    building the parser loads NumPy. (Numba's count is set later, by the trainer.) Without this,
+    BLAS would take every core, which is slower for these small matrices and fights with any
+    other run on the machine.
+    """
+    if not argv or argv[0] != "train":
+        return
+    threads = "1"
+    for i, arg in enumerate(argv):
+        if arg == "--resume" and i + 1 < len(argv):
+            try:
+                record = json.loads((Path(argv[i + 1]) / "config.json").read_text())
+                threads = str(record["config"].get("threads", 1))
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # the resume itself reports what is wrong with the run
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            threads = argv[i + 1]
+        elif arg.startswith("--threads="):
+            threads = arg.split("=", 1)[1]
+    if threads.isdigit() and int(threads) > 0:
+        for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[variable] = threads
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _limit_blas_threads(argv)
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

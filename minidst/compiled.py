@@ -26,6 +26,9 @@ which live on the layers themselves. A test ties every compiled update to the re
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
 
 from minidst import kernels
@@ -146,33 +149,89 @@ class CompiledMLP:
 
     def forward(self, X: np.ndarray) -> np.ndarray:
         """``X`` ``(n_0, batch)``, C-contiguous -> output ``(n_L, batch)`` (a reused buffer)."""
-        batch = X.shape[1]
-        buffers = self._buffers.get(batch)
-        if buffers is None:
-            buffers = self._buffers[batch] = Buffers(self.net, batch)
-        p = self.pack
-        p.refresh()
-        kernels.mlp_forward(
-            p.kinds, p.activations, p.indptr, p.indices, p.values, p.weights, p.bias,
-            X, buffers.Z, buffers.A,
-        )  # fmt: skip
-        self._last = (X, buffers)
-        return buffers.A[-1]
+        kernels.mlp_forward(*self.forward_arguments(X))
+        return self._last[1].A[-1]
 
     def backward(
         self, dY: np.ndarray, input_grad: bool = False, param_grads: bool = True
     ) -> np.ndarray | None:
         """As :meth:`MLP.backward`: sets the layers' gradients (unless ``param_grads`` is False)
         and returns the input gradient (a reused buffer) if ``input_grad``."""
+        kernels.mlp_backward(*self.backward_arguments(dY), param_grads, input_grad)
+        return self._last[1].dX if input_grad else None
+
+    def forward_arguments(self, X: np.ndarray) -> tuple:
+        """The arguments of :func:`~minidst.kernels.mlp_forward` for input ``X``."""
+        batch = X.shape[1]
+        buffers = self._buffers.get(batch)
+        if buffers is None:
+            buffers = self._buffers[batch] = Buffers(self.net, batch)
+        p = self.pack
+        p.refresh()
+        self._last = (X, buffers)
+        return (
+            p.kinds, p.activations, p.indptr, p.indices, p.values, p.weights, p.bias,
+            X, buffers.Z, buffers.A,
+        )  # fmt: skip
+
+    def backward_arguments(self, dY: np.ndarray) -> tuple:
+        """The arguments of :func:`~minidst.kernels.mlp_backward` for output gradient ``dY``
+        after the last forward pass, but for the two flags that end its list."""
         X, buffers = self._last
         p = self.pack
-        kernels.mlp_backward(
+        return (
             p.kinds, p.activations, p.indptr, p.indices, p.values, p.weights,
             p.t_indptr, p.t_rows, p.t_perm, p.t_values,
             X, buffers.Z, buffers.A, dY, buffers.dZ, buffers.dA, buffers.dX,
-            p.value_grads, p.weight_grads, p.bias_grads, param_grads, input_grad,
+            p.value_grads, p.weight_grads, p.bias_grads,
         )  # fmt: skip
-        return buffers.dX if input_grad else None
+
+
+class CompiledPair:
+    """Two networks of one architecture, the twin critics, run side by side.
+
+    With more than one Numba thread (``numba.set_num_threads``; ``--threads``) the second
+    network's pass runs on a helper thread while the first runs here: the network kernels release
+    the GIL, so the two use two cores. With one thread they run one after the other. Either way
+    each network runs the same serial code, so the numbers do not depend on the thread count.
+    """
+
+    def __init__(self, first: CompiledMLP, second: CompiledMLP):
+        self.networks = (first, second)
+        self._helper: ThreadPoolExecutor | None = None
+
+    def _in_parallel(self, kernel, first_arguments: tuple, second_arguments: tuple) -> None:
+        if numba.get_num_threads() == 1:
+            kernel(*first_arguments)
+            kernel(*second_arguments)
+            return
+        if self._helper is None:
+            self._helper = ThreadPoolExecutor(max_workers=1)
+        second = self._helper.submit(kernel, *second_arguments)
+        kernel(*first_arguments)
+        second.result()
+
+    def forward(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        first, second = self.networks
+        self._in_parallel(
+            kernels.mlp_forward, first.forward_arguments(X), second.forward_arguments(X)
+        )
+        return first._last[1].A[-1], second._last[1].A[-1]
+
+    def backward(
+        self, dY: tuple[np.ndarray, np.ndarray], input_grad: bool = False, param_grads: bool = True
+    ) -> tuple:
+        """Backprop ``dY[i]`` into network ``i``; returns the two input gradients (or Nones)."""
+        first, second = self.networks
+        flags = (param_grads, input_grad)
+        self._in_parallel(
+            kernels.mlp_backward,
+            (*first.backward_arguments(dY[0]), *flags),
+            (*second.backward_arguments(dY[1]), *flags),
+        )
+        if not input_grad:
+            return None, None
+        return first._last[1].dX, second._last[1].dX
 
 
 class CompiledNetworks:
@@ -185,18 +244,18 @@ class CompiledNetworks:
         self.compiled_critic_targets = [
             CompiledMLP(target, backward=False) for target in self.critic_targets
         ]
+        # The twin critics (and their targets) share an input: one thread each, if there are two.
+        self.critic_pair = CompiledPair(*self.compiled_critics)
+        self.critic_target_pair = CompiledPair(*self.compiled_critic_targets)
 
     def compiled_critic_step(self, batch: dict[str, np.ndarray], target: np.ndarray) -> dict:
         """``Agent.train_critics`` after its ``td_target``: the critic loss (``critic_loss``),
         one Adam step, the metrics (no rewiring: rewiring iterations run the readable path)."""
         critic_input = np.concatenate([batch["obs"], batch["action"]], axis=0)
-        loss, qs = 0.0, []
-        for critic in self.compiled_critics:
-            q = critic.forward(critic_input)
-            critic_loss, dq = mse_loss(q, target)
-            critic.backward(dq)
-            loss += critic_loss
-            qs.append(q)
+        qs = self.critic_pair.forward(critic_input)
+        (loss1, dq1), (loss2, dq2) = (mse_loss(q, target) for q in qs)
+        self.critic_pair.backward((dq1, dq2))
+        loss = loss1 + loss2
         self.critic_optimizer.step()
         return {
             "losses/critic": loss,
@@ -242,7 +301,7 @@ class CompiledTD3(CompiledNetworks, TD3):
             self.max_action,
         ).astype(next_obs.dtype)
         next_input = np.concatenate([next_obs, next_action], axis=0)
-        next_q = np.minimum(*(net.forward(next_input) for net in self.compiled_critic_targets))
+        next_q = np.minimum(*self.critic_target_pair.forward(next_input))
         target = batch["reward"] + c.gamma * (1.0 - batch["terminated"]) * next_q
         metrics = self.compiled_critic_step(batch, target)
         if self.iteration % c.policy_delay == 0:
@@ -289,9 +348,10 @@ class CompiledSAC(CompiledNetworks, SAC):
             a = np.tanh(self.compiled_actor.forward(x)[: self.act_dim])
         return (self.max_action * a)[:, 0]
 
-    def _q_values(self, critics: list[CompiledMLP], obs: np.ndarray, a: np.ndarray) -> list:
+    def _q_values(self, critics: CompiledPair, obs: np.ndarray, a: np.ndarray) -> tuple:
+        """``SAC._critic_values``: both critics' ``Q(s, max_action * a)``."""
         x = np.concatenate([obs, (self.max_action * a).astype(self.dtype)], axis=0)
-        return [critic.forward(x) for critic in critics]
+        return critics.forward(x)
 
     def update(self, batch: dict[str, np.ndarray]) -> dict[str, float]:
         if self.rewires_at(self.iteration + 1):
@@ -300,23 +360,22 @@ class CompiledSAC(CompiledNetworks, SAC):
         c = self.config
         # ---- td_target: y = r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi)
         sample = self._sample(batch["next_obs"])
-        q1, q2 = self._q_values(self.compiled_critic_targets, batch["next_obs"], sample["a"])
+        q1, q2 = self._q_values(self.critic_target_pair, batch["next_obs"], sample["a"])
         soft_value = np.minimum(q1, q2) - self.alpha * sample["logp"]
         target = batch["reward"] + c.gamma * (1.0 - batch["terminated"]) * soft_value
         metrics = self.compiled_critic_step(batch, target)
         # ---- actor_loss: mean(alpha log pi(a|s) - min_i Q_i(s, a)), a reparameterised
         obs = batch["obs"]
         sample = self._sample(obs)
-        q1, q2 = self._q_values(self.compiled_critics, obs, sample["a"])
+        q1, q2 = self._q_values(self.critic_pair, obs, sample["a"])
         batch_size = obs.shape[1]
         first_is_min = q1 <= q2
         d_action = np.zeros_like(sample["a"])
-        for critic, picked in (
-            (self.compiled_critics[0], first_is_min),
-            (self.compiled_critics[1], ~first_is_min),
-        ):
-            dq = np.where(picked, -1.0 / batch_size, 0.0).astype(self.dtype)
-            d_input = critic.backward(dq, input_grad=True, param_grads=False)
+        dqs = (
+            np.where(picked, -1.0 / batch_size, 0.0).astype(self.dtype)
+            for picked in (first_is_min, ~first_is_min)
+        )
+        for d_input in self.critic_pair.backward(tuple(dqs), input_grad=True, param_grads=False):
             d_action += d_input[self.obs_dim :]
         d_logp = np.full_like(sample["logp"], self.alpha / batch_size)
         d_head = squashed_gaussian_backward(sample, d_action * self.max_action, d_logp)

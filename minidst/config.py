@@ -181,6 +181,12 @@ class TrainConfig:
             choices=ENGINES,
         ),
     )
+    threads: int = field(
+        default=1,
+        metadata=_help(
+            "BLAS and Numba threads; with 2+, the twin critics run on two cores (same numbers)"
+        ),
+    )
     # ---- bookkeeping
     log_every: int = field(default=1000, metadata=_help("steps between progress.csv rows"))
     checkpoint_every: int = field(
@@ -224,6 +230,7 @@ class TrainConfig:
             "checkpoint_every",
             "alpha",
             "target_update_every",
+            "threads",
         )
         for name in positive:
             if getattr(self, name) <= 0:

@@ -377,7 +377,7 @@ def _activation_backward(code, z, y, dy, out):
         out[:] = dy
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, nogil=True)
 def mlp_forward(kinds, activations, indptr, indices, values, weights, bias, X, Z, A):
     """The forward pass of a whole MLP: what ``MLP.forward`` does, layer by layer, in one call.
 
@@ -402,7 +402,7 @@ def mlp_forward(kinds, activations, indptr, indices, values, weights, bias, X, Z
         _activate(activations[layer], z, A[layer])
 
 
-@njit(cache=True, fastmath=FASTMATH)
+@njit(cache=True, fastmath=FASTMATH, nogil=True)
 def mlp_backward(
     kinds, activations, indptr, indices, values, weights, t_indptr, t_rows, t_perm, t_values,
     X, Z, A, dY, dZ, dA, dX, value_grads, weight_grads, bias_grads, param_grads, input_grad,
@@ -421,6 +421,9 @@ def mlp_backward(
 
     The sparse ``W^T @ dZ`` runs :func:`spmm` on the transposed index ``(t_indptr, t_rows)``,
     with the values gathered through ``t_perm`` into ``t_values`` first.
+
+    Both network kernels release the GIL (``nogil``), so two networks can run on two Python
+    threads at once (the twin critics, see ``CompiledPair`` in ``compiled.py``).
     """
     d = dY
     for layer in range(len(kinds) - 1, -1, -1):

@@ -29,6 +29,7 @@ import threading
 import time
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from minidst import rundir
@@ -39,6 +40,26 @@ from minidst.factory import build_agent
 from minidst.kernels import warmup
 from minidst.logger import progress_line
 from minidst.replay import ReplayBuffer
+
+
+def _check_threads(config: TrainConfig) -> TrainConfig:
+    if config.threads > numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(
+            f"--threads {config.threads} is more than the {numba.config.NUMBA_NUM_THREADS} "
+            "threads Numba can use here"
+        )
+    return config
+
+
+@contextlib.contextmanager
+def _numba_threads(threads: int):
+    """Run with ``threads`` Numba threads (the compiled twin critics use two), then restore."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)
 
 
 class TrainingDiverged(RuntimeError):
@@ -78,7 +99,7 @@ class Trainer:
     """
 
     def __init__(self, config: TrainConfig, run_dir: str | Path, out=sys.stdout):
-        self.config = config.validate()
+        self.config = _check_threads(config.validate())
         self.run_dir = Path(run_dir)
         self.out = out
         self.env = make_env(config.env)
@@ -107,7 +128,7 @@ class Trainer:
         cls, config: TrainConfig, run_dir: str | Path, overwrite: bool = False, out=sys.stdout
     ) -> Trainer:
         """A new run in ``run_dir``, which must not hold another run unless ``overwrite``."""
-        config.validate()
+        _check_threads(config.validate())
         make_env(config.env).close()  # a bad env id fails here, before anything is written
         return cls(config, rundir.create(run_dir, config, overwrite), out)
 
@@ -204,7 +225,7 @@ class Trainer:
         c = self.config
         self._compile_kernels()
         self._clock = (time.perf_counter(), self.step)
-        with self._ctrl_c_finishes_the_episode():
+        with self._ctrl_c_finishes_the_episode(), _numba_threads(c.threads):
             if self.step == 0 and not self.evaluations.rows:
                 self._evaluate()
             obs = None

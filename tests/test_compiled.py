@@ -7,6 +7,7 @@ differs (bias gradients, BLAS builds) are the only source of difference.
 
 import copy
 
+import numba
 import numpy as np
 import pytest
 from conftest import make_agent, make_batch
@@ -136,3 +137,24 @@ def test_a_compiled_agent_resumes_from_a_readable_ones_state(algo, rng):
             err_msg=str(iteration),
         )
     assert_same_agents(compiled, reference, np.float64)
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 cores")
+@pytest.mark.parametrize("algo", ["td3", "sac"])
+def test_two_threads_change_no_bit(algo, rng):
+    """With two Numba threads the twin critics run on two cores: the same numbers, bit for bit."""
+    batches = [make_batch(rng, dtype=np.float32) for _ in range(15)]
+    parameters = []
+    previous = numba.get_num_threads()
+    try:
+        for threads in (1, 2):
+            numba.set_num_threads(threads)
+            agent = make_agent(algo, sparse=True, evolve=True, engine="compiled", dtype=np.float32)
+            for batch in batches:
+                agent.update(batch)
+            parameters.append([p.copy() for p in agent.critics[0].parameters()])
+            parameters[-1] += [p.copy() for p in agent.actor.parameters()]
+    finally:
+        numba.set_num_threads(previous)
+    for one_thread, two_threads in zip(*parameters):
+        np.testing.assert_array_equal(one_thread, two_threads)

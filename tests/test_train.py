@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import numba
 import numpy as np
 import pytest
 
@@ -117,6 +118,17 @@ def test_ds_sac_with_learned_temperature_resumes_exactly(tmp_path):
     assert_same_run(straight, resumed)
     progress = read_csv(straight / "progress.csv")
     assert float(progress[-1]["values/alpha"]) != 0.2  # the temperature did move
+
+
+@pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs 2 cores")
+def test_two_threads_make_the_same_run_bit_for_bit(uninterrupted, tmp_path):
+    """--threads 2 (both BLAS and the twin critics on two cores, set before NumPy loads, hence a
+    fresh process) gives exactly the numbers of one thread."""
+    run_dir = tmp_path / "two-threads"
+    command = [sys.executable, "-m", "minidst.cli", "train", *SMALL, "--steps", str(TOTAL)]
+    subprocess.run([*command, "--threads", "2", "--run-dir", str(run_dir)], check=True)
+    assert json.loads((run_dir / "config.json").read_text())["config"]["threads"] == 2
+    assert_same_run(uninterrupted, run_dir)
 
 
 def test_ctrl_c_saves_a_checkpoint_and_resume_completes_the_same_run(uninterrupted, tmp_path):
