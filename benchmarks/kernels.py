@@ -39,7 +39,6 @@ import statistics  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
-
 from machine import describe  # noqa: E402
 
 from minidst import DenseLinear, SparseLinear, warmup  # noqa: E402

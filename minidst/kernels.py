@@ -19,8 +19,10 @@ layer step, each costing ``O(nnz * batch)``:
 Two more serve sparse target networks (see ``target.py``): :func:`polyak_union` averages two CSR
 matrices with different patterns in one ``O(nnz)`` merge, and :func:`polyak_topk` adds the
 paper's "keep the k largest" step. The rest of a training step's compiled code is here too:
-ReLU forward and backward (:func:`relu`, :func:`relu_backward`) and one Adam step on flat arrays
-(:func:`adam_step`). :func:`warmup` compiles them all.
+ReLU forward and backward (:func:`relu`, :func:`relu_backward`), one Adam step on flat arrays
+(:func:`adam_step`), a whole network's forward and backward pass (:func:`mlp_forward`,
+:func:`mlp_backward`, for the compiled training step) and replay sampling
+(:func:`gather_columns`). :func:`warmup` compiles them all.
 
 Speed notes (measured on a 2-core AVX-512 machine; see ``benchmarks/kernels.py``):
 
@@ -456,6 +458,24 @@ def mlp_backward(
 
 
 # --------------------------------------------------------------------------------------------
+# Replay sampling: rows of transitions gathered straight into feature-major blocks
+# --------------------------------------------------------------------------------------------
+@njit(cache=True)
+def gather_columns(source, index, out):
+    """``out[:, j] = source[index[j]]``: rows of a row-per-transition array ``(capacity, dim)``
+    gathered into a feature-major block ``(dim, batch)``, with no transposed copy."""
+    for j in range(len(index)):
+        row = source[index[j]]
+        for feature in range(out.shape[0]):
+            out[feature, j] = row[feature]
+
+
+def gather_columns_reference(source, index):
+    """Plain NumPy twin of :func:`gather_columns`: returns ``source[index].T``, C-contiguous."""
+    return np.ascontiguousarray(source[index].T)
+
+
+# --------------------------------------------------------------------------------------------
 # Adam: one optimizer step on flat arrays (the bookkeeping around it is in optim.py)
 # --------------------------------------------------------------------------------------------
 # error_model="numpy": 0/0 gives NaN (like the NumPy twin) instead of raising ZeroDivisionError.
@@ -521,6 +541,7 @@ def warmup() -> None:
         compact_union(1, union[4], indptr, indices, data, indptr.copy(), indices.copy(), data)
         moments = np.zeros_like(data), np.zeros_like(data)
         adam_step(data, grad, *moments, 1e-3, 0.9, 0.999, 1e-8, 0.0, False, 1)
+        gather_columns(X, np.zeros(2, np.int64), np.empty((2, 2), dtype))
         _warm_up_network_kernels(dtype)
 
 

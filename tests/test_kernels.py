@@ -243,3 +243,21 @@ def test_relu_kernels_match_numpy_and_propagate_nan(dtype, rng):
     np.testing.assert_array_equal(kernels.relu_backward(z, dy), dy * (z > 0))
     strided = z[:, ::2]  # a non-contiguous view gives the same answer
     np.testing.assert_array_equal(kernels.relu(strided), np.maximum(strided, 0))
+
+
+@settings(deadline=None, max_examples=40)
+@given(
+    st.integers(1, 50),  # capacity
+    st.integers(1, 20),  # dim
+    st.integers(1, 70),  # batch
+    st.sampled_from(DTYPES),
+    st.integers(0, 2**32 - 1),
+)
+def test_gather_columns_is_a_transposed_gather(capacity, dim, batch, dtype, seed):
+    rng = np.random.default_rng(seed)
+    source = rng.standard_normal((capacity, dim)).astype(dtype)
+    index = rng.integers(0, capacity, size=batch)
+    out = np.full((dim, batch), np.nan, dtype=dtype)  # NaN: catches unwritten entries
+    kernels.gather_columns(source, index, out)
+    np.testing.assert_array_equal(out, kernels.gather_columns_reference(source, index))
+    np.testing.assert_array_equal(out, source[index].T)
