@@ -83,6 +83,9 @@ def load_checkpoint(path: str | Path) -> tuple[dict, dict]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}")
+    if not zipfile.is_zipfile(path):
+        # np.load would try to unpickle it, and answer with advice about allow_pickle.
+        raise CheckpointError(f"checkpoint {path} is corrupt (not an .npz archive)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}

@@ -73,6 +73,8 @@ def run_train(args: argparse.Namespace) -> int:
     except TrainingDiverged as error:
         print(f"minidst: training diverged: {error}", file=sys.stderr)
         return 1
+    finally:
+        trainer.end_line()
     if status == "interrupted":
         hint = f"continue with: minidst train --resume {trainer.run_dir}"
         print(f"stopped at step {trainer.step:,}; {hint}", file=sys.stderr)
@@ -90,6 +92,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from minidst.factory import build_agent
     from minidst.train import evaluate
 
+    if args.episodes <= 0:
+        raise ValueError(f"--episodes must be positive, got {args.episodes}")
     config = rundir.read_config(args.run_dir)
     actor_state, step = rundir.load_policy(args.run_dir, config)
     env = make_env(config.env)
@@ -157,7 +161,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from minidst import __version__
+
     parser = _Parser(prog="minidst", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"minidst {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train = commands.add_parser(
         "train", help="train TD3 or SAC (dense, static or dynamic sparse) on a gymnasium env"
@@ -217,14 +224,15 @@ def _limit_blas_threads(argv: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    _limit_blas_threads(argv)
-    args = build_parser().parse_args(argv)
     try:
+        _limit_blas_threads(argv)
+        args = build_parser().parse_args(argv)
         return args.run(args)
     except (ValueError, TypeError, OSError) as error:
         print(f"minidst: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        # Also while libraries are still loading: no traceback, nothing written is lost.
         print("\nminidst: interrupted (files written so far are kept)", file=sys.stderr)
         return 130
 

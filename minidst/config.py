@@ -235,7 +235,7 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{_flag(name)} must be positive, got {getattr(self, name)}")
-        for name in ("start_steps", "freeze_last", "lr", "weight_decay", "policy_noise"):
+        for name in ("seed", "start_steps", "freeze_last", "lr", "weight_decay", "policy_noise"):
             if getattr(self, name) < 0:
                 raise ValueError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
         for name in ("gamma", "tau", "drop_fraction"):

@@ -8,6 +8,7 @@ hint instead of a traceback.
 from __future__ import annotations
 
 import re
+import warnings
 
 import gymnasium as gym
 import numpy as np
@@ -31,6 +32,9 @@ PAPER_LAMBDAS = {
 }
 #: For an env the paper did not run: its TD3 values for the small locomotion envs.
 DEFAULT_LAMBDAS = (7.0, 64.0)
+#: MuJoCo warnings that tell a user of these envs nothing: gymnasium's own model files cause
+#: them (HalfCheetah's ``settotalmass``), three times per run, on every run.
+HARMLESS_MUJOCO_WARNINGS = ("compiler attribute 'settotalmass' is deprecated",)
 
 
 def env_family(env_id: str) -> str:
@@ -61,12 +65,29 @@ def check_env_id(env_id: str) -> None:
     raise ValueError(f"unknown environment id {env_id!r}{hint}")
 
 
+def _mujoco_warning(message: str) -> None:
+    """MuJoCo's warning handler: drop the harmless ones, pass the others on as Python warnings.
+
+    MuJoCo's default handler prints to the terminal and appends to a ``MUJOCO_LOG.TXT`` in
+    whatever folder the user runs from; this one does neither, and hides no real warning."""
+    if not message.startswith(HARMLESS_MUJOCO_WARNINGS):
+        warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
+
+
 def make_env(env_id: str) -> gym.Env:
     """A gymnasium env with a bounded continuous action box, or a one-line ValueError."""
     check_env_id(env_id)
     try:
+        import mujoco
+
+        mujoco.set_mju_user_warning(_mujoco_warning)
+    except ImportError:
+        pass  # not a MuJoCo env's concern until one is made; gym.make says what is missing
+    try:
         env = gym.make(env_id)
     except (ImportError, gym.error.Error) as error:
+        if isinstance(error.__cause__ or error.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None  # Ctrl-C while MuJoCo loads is not a missing MuJoCo
         raise ValueError(f"cannot make environment {env_id!r}: {error}") from error
     space = env.action_space
     if not (isinstance(space, gym.spaces.Box) and np.all(np.isfinite(space.low))):

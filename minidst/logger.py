@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import time
 from pathlib import Path
 
 
@@ -69,17 +70,73 @@ def format_duration(seconds: float) -> str:
     return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{seconds:02d}s"
 
 
+class Speedometer:
+    """Steps per second of a run's two phases, and the time left.
+
+    The random-action start and training run at very different speeds (no update vs one update
+    per step: ~30x apart), so one average would mislead: during the random start it would
+    promise an ETA of seconds. Each phase has its own rate, an exponential moving average over
+    progress windows (so one slow window, an evaluation say, does not swing the ETA), and the
+    ETA adds up the phases still ahead. A window that straddles the two phases is not counted.
+    """
+
+    SMOOTHING = 0.3  #: weight of the newest window in the moving average
+
+    def __init__(self, start_steps: int, total_steps: int):
+        self.start_steps, self.total_steps = start_steps, total_steps
+        self.rates: dict[str, float | None] = {"random": None, "training": None}
+        self.restart(0)
+
+    def restart(self, step: int) -> None:
+        """Start a window at ``step`` (a run begins or resumes)."""
+        self._mark = (time.perf_counter(), step)
+
+    def window(self, step: int) -> float:
+        """Close the window at ``step``: returns its raw steps/s and folds it into its phase's
+        average."""
+        start_time, start_step = self._mark
+        elapsed = time.perf_counter() - start_time
+        rate = (step - start_step) / elapsed if elapsed > 0 else 0.0
+        phase = None
+        if start_step >= self.start_steps:
+            phase = "training"
+        elif step <= self.start_steps:
+            phase = "random"
+        if phase and rate > 0:
+            old = self.rates[phase]
+            self.rates[phase] = rate if old is None else old + self.SMOOTHING * (rate - old)
+        self.restart(step)
+        return rate
+
+    def rate(self, step: int) -> float | None:
+        """The smoothed steps/s of the phase ``step`` is in (None until measured)."""
+        return self.rates["random" if step < self.start_steps else "training"]
+
+    def eta(self, step: int) -> float | None:
+        """Seconds left, from each phase's rate; None while a phase ahead is unmeasured."""
+        left = {
+            "random": max(self.start_steps - step, 0),
+            "training": self.total_steps - max(step, self.start_steps),
+        }
+        seconds = 0.0
+        for phase, steps in left.items():
+            if steps > 0:
+                if not self.rates[phase]:
+                    return None
+                seconds += steps / self.rates[phase]
+        return seconds
+
+
 def progress_line(
     step: int,
     total: int,
     episodes: int,
     last_eval: tuple[int, float] | None,
-    steps_per_second: float,
+    steps_per_second: float | None,
+    eta_seconds: float | None,
 ) -> str:
     """``step 12,000/1,000,000 | episodes 12 | eval 1234.5 @ 10,000 | 341 steps/s | ETA 48m``."""
     evaluation = f"eval {last_eval[1]:.1f} @ {last_eval[0]:,}" if last_eval else "eval -"
-    remaining = (total - step) / steps_per_second if steps_per_second > 0 else math.inf
-    return (
-        f"step {step:,}/{total:,} | episodes {episodes:,} | {evaluation} | "
-        f"{steps_per_second:.0f} steps/s | ETA {format_duration(remaining)}"
-    )
+    speed = f"{steps_per_second:.0f} steps/s" if steps_per_second else "- steps/s"
+    eta = format_duration(eta_seconds) if eta_seconds is not None else "?"
+    return f"step {step:,}/{total:,} | episodes {episodes:,} | {evaluation} | {speed} | ETA {eta}"

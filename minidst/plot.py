@@ -9,6 +9,7 @@ many seeds. One seed is drawn as a plain line.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -82,10 +83,14 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, seed: int = 0) -> Pat
         ax.legend(fontsize=8)
     fig.tight_layout()
     out = Path(out)
+    # Written under a temporary name, then renamed: a reader never sees half a picture.
+    temporary = out.with_name(f".{out.name}.tmp")
     try:
-        fig.savefig(out, dpi=120)
+        fig.savefig(temporary, dpi=120, format=out.suffix.lstrip(".") or "png")
+        os.replace(temporary, out)
     except OSError as error:
         raise ValueError(f"cannot write {out}: {error.strerror}") from None
     finally:
         plt.close(fig)
+        temporary.unlink(missing_ok=True)
     return out

@@ -7,7 +7,7 @@
     evaluations.csv    a row per evaluation: step, return_mean, return_std, min, max
     checkpoint.npz     the full training state at the end of an episode (resume from it)
     policy.npz         the latest actor, for ``minidst evaluate``
-    curve.png          the learning curve
+    curve.png          the learning curve, redrawn (atomically) at every evaluation
 
 The first three are small text files: they alone say what a run was and what it scored, so they
 are what a report reads and what is worth keeping (e.g. committed) once a run is over.
@@ -54,12 +54,9 @@ def library_versions() -> dict[str, str]:
     }
 
 
-def create(run_dir: str | Path, config: TrainConfig, overwrite: bool = False) -> Path:
-    """Make ``run_dir`` for a new run of ``config`` and write its ``config.json``.
-
-    A directory that already holds a run is refused (one-line ValueError) unless ``overwrite``,
-    which deletes that run's files first.
-    """
+def check_new(run_dir: str | Path, overwrite: bool = False) -> list[str]:
+    """Raise a one-line ValueError unless a new run may go in ``run_dir``: it must not be a file,
+    nor hold a run unless ``overwrite``. Returns the run files already there."""
     run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise ValueError(f"run directory {run_dir} exists and is not a directory")
@@ -69,6 +66,17 @@ def create(run_dir: str | Path, config: TrainConfig, overwrite: bool = False) ->
             f"{run_dir} already holds a run ({existing[0]}); continue it with "
             f"--resume {run_dir}, or start over with --overwrite"
         )
+    return existing
+
+
+def create(run_dir: str | Path, config: TrainConfig, overwrite: bool = False) -> Path:
+    """Make ``run_dir`` for a new run of ``config`` and write its ``config.json``.
+
+    A directory that already holds a run is refused (one-line ValueError) unless ``overwrite``,
+    which deletes that run's files first.
+    """
+    run_dir = Path(run_dir)
+    existing = check_new(run_dir, overwrite)
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
         for name in existing:

@@ -26,7 +26,6 @@ import math
 import signal
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numba
@@ -38,7 +37,7 @@ from minidst.config import TrainConfig
 from minidst.envs import env_sizes, make_env, max_episode_steps
 from minidst.factory import build_agent
 from minidst.kernels import warmup
-from minidst.logger import progress_line
+from minidst.logger import CSVLog, Speedometer, progress_line
 from minidst.replay import ReplayBuffer
 
 
@@ -109,8 +108,8 @@ class Trainer:
         self.rng = np.random.default_rng(config.seed)
         self.agent = build_agent(config, obs_dim, act_dim, self.max_action, self.rng)
         self.buffer = ReplayBuffer(obs_dim, act_dim, config.buffer_size)
-        self.progress = rundir.progress_log(self.run_dir)
-        self.evaluations = rundir.evaluations_log(self.run_dir)
+        self.progress: CSVLog  # opened by start() and resume(), once the directory is ready
+        self.evaluations: CSVLog
         # Counters (all saved in checkpoints).
         self.step = 0
         self.episodes = 0
@@ -120,7 +119,8 @@ class Trainer:
         self.sums: dict[str, list[float]] = {}  # metric -> [sum, count] since the last row
         self.seed_env_on_reset = True  # a fresh run seeds its first reset; a resumed one not
         self.stop_requested = False
-        self._clock: tuple[float, int] = (time.perf_counter(), 0)
+        self.speed = Speedometer(config.start_steps, config.steps)
+        self._line_open = False  # a progress line is drawn in place on a terminal
 
     # ---- creating and resuming ----------------------------------------------------------------
     @classmethod
@@ -129,8 +129,12 @@ class Trainer:
     ) -> Trainer:
         """A new run in ``run_dir``, which must not hold another run unless ``overwrite``."""
         _check_threads(config.validate())
-        make_env(config.env).close()  # a bad env id fails here, before anything is written
-        return cls(config, rundir.create(run_dir, config, overwrite), out)
+        rundir.check_new(run_dir, overwrite)
+        # Envs, agent and buffer first: a bad setting fails here, before anything is written.
+        trainer = cls(config, run_dir, out)
+        rundir.create(run_dir, config, overwrite)
+        trainer._open_logs()
+        return trainer
 
     @classmethod
     def resume(cls, run_dir: str | Path, steps: int | None = None, out=sys.stdout) -> Trainer:
@@ -161,6 +165,7 @@ class Trainer:
                 raise ValueError(f"--steps {steps} is below the checkpoint's step {meta['step']}")
             config.steps = steps
         trainer = cls(config, run_dir, out)
+        trainer._open_logs()
         try:
             trainer._load(state, meta)
         except (ValueError, TypeError, KeyError) as error:
@@ -179,6 +184,10 @@ class Trainer:
             lambda row: int(row["step"]) <= step and int(row["step"]) % config.eval_every == 0
         )
         return trainer
+
+    def _open_logs(self) -> None:
+        self.progress = rundir.progress_log(self.run_dir)
+        self.evaluations = rundir.evaluations_log(self.run_dir)
 
     def _state(self) -> tuple[dict, dict]:
         state = {"agent": self.agent.state_dict(), "buffer": self.buffer.state_dict()}
@@ -224,7 +233,7 @@ class Trainer:
         """
         c = self.config
         self._compile_kernels()
-        self._clock = (time.perf_counter(), self.step)
+        self.speed.restart(self.step)
         with self._ctrl_c_finishes_the_episode(), _numba_threads(c.threads):
             if self.step == 0 and not self.evaluations.rows:
                 self._evaluate()
@@ -276,7 +285,6 @@ class Trainer:
         if self.step % c.log_every != 0:
             self._log_progress()
         self.save_policy()
-        self._finish()
         return "done"
 
     def _compile_kernels(self) -> None:
@@ -340,29 +348,28 @@ class Trainer:
                 "episodes": len(returns),
             }
         )
-        self._print(
-            progress_line(self.step, c.steps, self.episodes, self.last_eval, self._rate()),
-            newline=True,
-        )
+        self._print(self._progress_line(), newline=True)
+        self._draw_curve()
 
     def _log_progress(self) -> None:
         row: dict[str, float | int] = {"step": self.step, "episodes": self.episodes}
         row.update({key: total / count for key, (total, count) in self.sums.items()})
         row.update(self.agent.layer_stats())
         row["flops/training_cumulative"] = self.flops
-        rate = self._rate()
-        row["time/steps_per_s"] = rate
+        row["time/steps_per_s"] = self.speed.window(self.step)
         self.progress.write(row)
         self.sums = {}
-        self._clock = (time.perf_counter(), self.step)
-        self._print(
-            progress_line(self.step, self.config.steps, self.episodes, self.last_eval, rate)
-        )
+        self._print(self._progress_line())
 
-    def _rate(self) -> float:
-        start_time, start_step = self._clock
-        elapsed = time.perf_counter() - start_time
-        return (self.step - start_step) / elapsed if elapsed > 0 else 0.0
+    def _progress_line(self) -> str:
+        return progress_line(
+            self.step,
+            self.config.steps,
+            self.episodes,
+            self.last_eval,
+            self.speed.rate(self.step),
+            self.speed.eta(self.step),
+        )
 
     def _print(self, line: str, newline: bool = False) -> None:
         """On a terminal the line is redrawn in place; in a log file only evaluations print."""
@@ -371,10 +378,19 @@ class Trainer:
         if self.out.isatty():
             self.out.write("\r\033[K" + line + ("\n" if newline else ""))
             self.out.flush()
+            self._line_open = not newline
         elif newline:
             print(line, file=self.out, flush=True)
 
-    def _finish(self) -> None:
+    def end_line(self) -> None:
+        """End a progress line drawn in place, so what is printed next starts a line of its own."""
+        if self._line_open:
+            self.out.write("\n")
+            self.out.flush()
+            self._line_open = False
+
+    def _draw_curve(self) -> None:
+        """Redraw ``curve.png`` (atomically) after each evaluation."""
         from minidst.plot import plot_runs
 
         plot_runs([self.run_dir], self.run_dir / rundir.CURVE)

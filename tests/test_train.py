@@ -5,6 +5,7 @@ each takes a few seconds; ``--sparsity 0.7`` keeps the small hidden layers genui
 """
 
 import csv
+import io
 import json
 import shutil
 import signal
@@ -16,10 +17,12 @@ import numba
 import numpy as np
 import pytest
 
+from minidst import logger
 from minidst.checkpoint import load_checkpoint
 from minidst.cli import main
 from minidst.compiled import CompiledTD3
 from minidst.config import TrainConfig
+from minidst.logger import Speedometer
 from minidst.plot import iqm_with_band
 from minidst.rundir import RUN_FILES
 from minidst.train import Trainer
@@ -194,6 +197,11 @@ def run_cli(args, capsys):
         (["--steps", "-5"], "--steps must be positive"),
         (["--lr", "nan"], "finite"),
         (["--hidden", "256,x"], "widths"),
+        (["--seed", "-1"], "--seed must be >= 0"),
+        (["--threads", "0"], "--threads must be positive"),
+        (["--threads", "64"], "threads Numba can use"),
+        # Caught only when the networks are built, yet still before anything is written.
+        (["--algo", "ds-td3", "--sparsity", "0.999"], "unreachable"),
     ],
 )
 def test_bad_settings_are_one_line_errors(args, message, tmp_path, capsys):
@@ -236,6 +244,9 @@ def test_corrupt_missing_and_foreign_checkpoints(uninterrupted, tmp_path, capsys
     checkpoint.write_bytes(good[: len(good) // 2])  # a write cut short
     code, err = run_cli(["train", "--resume", str(run_dir), "--quiet"], capsys)
     assert code == 2 and "corrupt" in err and "\n" not in err
+    checkpoint.write_bytes(np.random.default_rng(0).bytes(4096))  # not an archive at all
+    code, err = run_cli(["train", "--resume", str(run_dir), "--quiet"], capsys)
+    assert code == 2 and "corrupt" in err and "pickle" not in err and "\n" not in err
     checkpoint.unlink()
     code, err = run_cli(["train", "--resume", str(run_dir), "--quiet"], capsys)
     assert code == 2 and "no checkpoint" in err
@@ -339,3 +350,80 @@ def test_mujoco_smoke_run(tmp_path, capsys):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-v"]))
+
+
+class Terminal(io.StringIO):
+    """Captured output that says it is a terminal, so progress lines are redrawn in place."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_line_is_ended_before_anything_else_prints(tmp_path):
+    config = TrainConfig(
+        env="Pendulum-v1", hidden=(32, 32), steps=450, start_steps=200, eval_every=400,
+        eval_episodes=1, log_every=100, buffer_size=1000,
+    )  # fmt: skip
+    out = Terminal()
+    trainer = Trainer.start(config, tmp_path / "run", out=out)
+    trainer.run()
+    assert not out.getvalue().endswith("\n")  # the last progress row was redrawn in place
+    trainer.end_line()
+    assert out.getvalue().endswith("\n")
+    assert (tmp_path / "run" / "curve.png").is_file()  # drawn at every evaluation
+
+
+def test_speedometer_keeps_one_rate_per_phase(monkeypatch):
+    """Random steps are ~30x faster than training steps: the ETA must not mix them."""
+    now = [0.0]
+    monkeypatch.setattr(logger.time, "perf_counter", lambda: now[0])
+    speed = Speedometer(start_steps=1000, total_steps=3000)
+    now[0] = 1.0
+    speed.window(1000)  # 1,000 random steps in 1 s
+    assert speed.rate(999) == 1000.0  # the random phase's rate
+    assert speed.rate(1000) is None and speed.eta(1000) is None  # training not measured yet
+    now[0] = 11.0
+    speed.window(1500)  # 500 training steps in 10 s
+    assert speed.rate(1500) == 50.0 and speed.eta(1500) == 1500 / 50.0
+    now[0] = 12.0
+    speed.window(2000)  # a fast window moves the average only part of the way
+    assert 50.0 < speed.rate(2000) < 500.0
+
+
+def test_evaluate_needs_a_positive_episode_count(uninterrupted, capsys):
+    for episodes in ("0", "-3"):
+        code, err = run_cli(["evaluate", str(uninterrupted), "--episodes", episodes], capsys)
+        assert code == 2 and "--episodes must be positive" in err and "\n" not in err
+
+
+def test_ctrl_c_while_mujoco_loads_is_an_interruption(monkeypatch, tmp_path, capsys):
+    import gymnasium
+
+    def interrupted_import(*args, **kwargs):
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as error:
+            raise gymnasium.error.DependencyNotInstalled("MuJoCo is not installed") from error
+
+    monkeypatch.setattr(gymnasium, "make", interrupted_import)
+    code, err = run_cli(["train", "--run-dir", str(tmp_path / "run")], capsys)
+    assert code == 130 and "interrupted" in err and "not installed" not in err
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and "minidst 0.1.0" in capsys.readouterr().out
+
+
+def test_mujoco_warnings_stay_out_of_the_way(tmp_path, monkeypatch, capfd):
+    """HalfCheetah's harmless model warning neither prints nor writes MUJOCO_LOG.TXT; any other
+    MuJoCo warning still reaches the user."""
+    from minidst.envs import _mujoco_warning, make_env
+
+    monkeypatch.chdir(tmp_path)
+    make_env("HalfCheetah-v5").close()
+    assert "settotalmass" not in capfd.readouterr().err
+    assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
+    with pytest.warns(RuntimeWarning, match="MuJoCo: something else"):
+        _mujoco_warning("something else")
