@@ -47,11 +47,7 @@ def run_train(args: argparse.Namespace) -> int:
         if out is not None:
             print(line, file=out)
 
-    settings = {
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(TrainConfig)
-        if hasattr(args, f.name)
-    }
+    settings = _given_settings(args)
     if args.resume is not None:
         fixed = sorted(set(settings) - {"steps"})
         if fixed or args.run_dir is not None or args.overwrite:
@@ -81,6 +77,42 @@ def run_train(args: argparse.Namespace) -> int:
         return 130
     say(f"done: {trainer.run_dir}")
     return 0
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    from minidst import sweep
+
+    options = {
+        name: value
+        for name, value in _given_settings(args).items()
+        if name not in ("algo", "env", "seed")  # the grid's own (--algo, --env: lists)
+    }
+    grid_given = args.algo or args.env or args.seeds or options
+    if args.file and grid_given:
+        raise ValueError("give the sweep either as --file or as options, not both")
+    spec_path = Path(args.sweep_dir) / sweep.SPEC_FILE
+    if args.file:
+        spec = sweep.read_spec_file(args.file)
+    elif grid_given or not spec_path.is_file():
+        spec = sweep.SweepSpec(
+            algos=args.algo or ["ds-td3"],
+            envs=args.env or ["HalfCheetah-v5"],
+            seeds=sweep.parse_seeds(args.seeds or "0"),
+            options=options,
+        )
+    else:  # the sweep directory alone: rerun the sweep it records
+        spec = sweep.read_spec_file(spec_path)
+    out = None if args.quiet else sys.stdout
+    statuses = sweep.run_sweep(
+        spec, args.sweep_dir, sweep.LocalEngine(args.jobs, out), args.allow_changes, out
+    )
+    counts = {status: list(statuses.values()).count(status) for status in set(statuses.values())}
+    summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+    if out is not None:
+        print(f"sweep {args.sweep_dir}: {summary}", file=out)
+    if counts.get("failed"):
+        return 1
+    return 130 if counts.get("stopped") else 0
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
@@ -121,12 +153,15 @@ def run_plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_train_options(parser: argparse.ArgumentParser) -> None:
-    """One flag per :class:`~minidst.config.TrainConfig` field, its help and default from the
-    same source; an unset flag stays unset, so ``--resume`` can tell which were given."""
+def _add_train_options(parser: argparse.ArgumentParser, exclude: tuple[str, ...] = ()) -> None:
+    """One flag per :class:`~minidst.config.TrainConfig` field (but ``exclude``), its help and
+    default from the same source; an unset flag stays unset, so ``--resume`` (and a sweep) can
+    tell which were given."""
     from minidst.config import TrainConfig, default_text
 
     for f in dataclasses.fields(TrainConfig):
+        if f.name in exclude:
+            continue
         default = default_text(f.name)
         options = {
             "default": argparse.SUPPRESS,
@@ -136,14 +171,17 @@ def _add_train_options(parser: argparse.ArgumentParser) -> None:
         if "choices" in f.metadata:
             options["choices"] = f.metadata["choices"]
         parser.add_argument("--" + f.name.replace("_", "-"), **options)
-    parser.add_argument("--run-dir", help="run directory (default: runs/ENV_ALGO_seedSEED)")
-    parser.add_argument(
-        "--resume", metavar="DIR", help="continue the run in DIR from its checkpoint"
-    )
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace a run already in --run-dir"
-    )
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def _given_settings(args: argparse.Namespace) -> dict:
+    """The :class:`~minidst.config.TrainConfig` settings given on the command line."""
+    from minidst.config import TrainConfig
+
+    return {
+        f.name: getattr(args, f.name)
+        for f in dataclasses.fields(TrainConfig)
+        if hasattr(args, f.name)
+    }
 
 
 def _widths(text: str) -> tuple[int, ...]:
@@ -170,7 +208,39 @@ def build_parser() -> argparse.ArgumentParser:
         "train", help="train TD3 or SAC (dense, static or dynamic sparse) on a gymnasium env"
     )
     _add_train_options(train)
+    train.add_argument("--run-dir", help="run directory (default: runs/ENV_ALGO_seedSEED)")
+    train.add_argument(
+        "--resume", metavar="DIR", help="continue the run in DIR from its checkpoint"
+    )
+    train.add_argument(
+        "--overwrite", action="store_true", help="replace a run already in --run-dir"
+    )
+    train.add_argument("--quiet", action="store_true", help="print nothing but errors")
     train.set_defaults(run=run_train)
+    sweep = commands.add_parser(
+        "sweep",
+        help="a grid of runs (algos x envs x seeds): skips finished runs, resumes the others",
+        description="Run every algo x env x seed in its own run directory, DIR/ENV/ALGO/seedK, "
+        "--jobs at a time. Rerunning the same command skips finished runs and resumes the "
+        "others; a sweep directory alone reruns the sweep it records. Other options are "
+        "train options shared by every run.",
+    )
+    sweep.add_argument("--algo", nargs="+", metavar="ALGO", help="algorithms of the grid")
+    sweep.add_argument("--env", nargs="+", metavar="ENV", help="environments of the grid")
+    sweep.add_argument("--seeds", help="seeds of the grid, e.g. 0-4 or 0,2,5 (default: 0)")
+    sweep.add_argument("--file", help="the grid and shared options as a .toml or .json file")
+    sweep.add_argument("--sweep-dir", required=True, help="where the sweep's runs go")
+    sweep.add_argument(
+        "--jobs", type=int, default=os.cpu_count() or 1,
+        help="runs at a time (default: the number of cores)",
+    )  # fmt: skip
+    sweep.add_argument(
+        "--allow-changes", action="store_true",
+        help="let the grid or shared options differ from those the sweep directory records",
+    )  # fmt: skip
+    sweep.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    _add_train_options(sweep, exclude=("algo", "env", "seed"))
+    sweep.set_defaults(run=run_sweep)
     evaluate = commands.add_parser("evaluate", help="returns of a run's saved policy")
     evaluate.add_argument("run_dir", help="a run directory")
     evaluate.add_argument("--episodes", type=int, default=10, help="episodes (default: 10)")

@@ -1,0 +1,385 @@
+"""Sweeps: a grid of runs (algorithms x environments x seeds), each in its own run directory,
+started, resumed or skipped as its files say, a few at a time, in separate processes.
+
+A sweep directory holds ``sweep.json`` (the grid and the options shared by every run) and one
+run directory per cell, ``<env>/<algo>/seed<k>/``. What a cell needs is read from its small files
+alone (``config.json``, ``evaluations.csv``, ``progress.csv``; see :func:`cell_state`), so a
+sweep's results can be kept without checkpoints or replay buffers and still count as done.
+
+Running the same sweep again is always safe: finished runs are skipped, unfinished ones resume
+from their checkpoints, and a run that crashed is reported with its log while the others go on.
+Changing the grid or the shared options of an existing sweep is refused unless asked for
+(``--allow-changes``): a sweep's runs should differ only in their cell.
+
+The engine that runs the jobs is a function ``run(jobs) -> statuses``: :class:`LocalEngine`
+(separate processes on this machine, ``--jobs`` at a time).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from minidst import rundir
+from minidst.config import ALGORITHMS, TrainConfig
+from minidst.logger import format_duration
+
+SPEC_FILE = "sweep.json"
+#: Settings that say how a run executes, not what it computes: they may differ within a sweep.
+EXECUTION_SETTINGS = ("threads", "engine")
+LOG_FILE = "train.log"
+DENSE_ALGORITHMS = ("td3", "sac")
+
+
+@dataclass
+class SweepSpec:
+    """The grid (``algos x envs x seeds``) and the settings every run shares (``options``, any
+    :class:`~minidst.config.TrainConfig` field but ``algo``, ``env`` and ``seed``)."""
+
+    algos: list[str]
+    envs: list[str]
+    seeds: list[int]
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        for name in ("algos", "envs", "seeds"):
+            if not getattr(self, name):
+                raise ValueError(f"a sweep needs at least one of {name}")
+        unknown = [algo for algo in self.algos if algo not in ALGORITHMS]
+        if unknown:
+            raise ValueError(f"unknown algo {unknown[0]!r}; choose from {', '.join(ALGORITHMS)}")
+        fixed = {"algo", "env", "seed"} & set(self.options)
+        if fixed:
+            raise ValueError(f"{', '.join(sorted(fixed))} are the grid's, not shared options")
+        self.seeds = [int(seed) for seed in self.seeds]
+        self.cells(Path("."))  # validates every setting of every run, before anything runs
+
+    def cells(self, sweep_dir: Path) -> list[tuple[TrainConfig, Path]]:
+        """``(config, run_dir)`` of every run, seeds outermost (so early seeds finish first).
+
+        ``--sparsity`` applies to the sparse algorithms only: a grid may compare dense TD3 with
+        DS-TD3 at 90% sparsity."""
+        cells = []
+        for seed in self.seeds:
+            for env in self.envs:
+                for algo in self.algos:
+                    options = dict(self.options)
+                    if algo in DENSE_ALGORITHMS:
+                        options.pop("sparsity", None)
+                    config = TrainConfig(algo=algo, env=env, seed=seed, **options).validate()
+                    cells.append((config, Path(sweep_dir) / env / algo / f"seed{seed}"))
+        return cells
+
+    def to_dict(self) -> dict:
+        options = {
+            name: list(value) if isinstance(value, tuple) else value
+            for name, value in self.options.items()
+        }
+        return {"algos": self.algos, "envs": self.envs, "seeds": self.seeds, "options": options}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> SweepSpec:
+        unknown = set(values) - {"algos", "envs", "seeds", "options"}
+        if unknown:
+            raise ValueError(f"unknown sweep entries: {', '.join(sorted(unknown))}")
+        seeds = values.get("seeds", [])
+        if isinstance(seeds, str):
+            seeds = parse_seeds(seeds)
+        options = dict(values.get("options", {}))
+        if "hidden" in options:
+            options["hidden"] = tuple(options["hidden"])
+        return cls(list(values.get("algos", [])), list(values.get("envs", [])), seeds, options)
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"0-4"`` -> ``[0, 1, 2, 3, 4]``; ``"0,2,5"`` -> ``[0, 2, 5]``."""
+    seeds: list[int] = []
+    try:
+        for part in text.split(","):
+            first, _, last = part.partition("-")
+            seeds += range(int(first), int(last or first) + 1)
+    except ValueError:
+        raise ValueError(f"seeds must look like 0-4 or 0,2,5, got {text!r}") from None
+    return seeds
+
+
+def read_spec_file(path: str | Path) -> SweepSpec:
+    """A sweep from a ``.json`` or ``.toml`` file: ``algos``, ``envs``, ``seeds`` and an
+    ``options`` table."""
+    path = Path(path)
+    try:
+        if path.suffix == ".toml":
+            import tomllib
+
+            values = tomllib.loads(path.read_text())
+        else:
+            values = json.loads(path.read_text())
+    except ImportError:
+        raise ValueError("TOML sweep files need Python 3.11+; write it as JSON") from None
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot read sweep file {path}: {error}") from None
+    return SweepSpec.from_dict(values)
+
+
+# --------------------------------------------------------------------------------------------
+# What each cell needs
+# --------------------------------------------------------------------------------------------
+def comparable(config: TrainConfig) -> dict:
+    """A config's settings that must agree across a sweep (all but steps and execution)."""
+    values = config.to_dict()
+    for name in ("steps", *EXECUTION_SETTINGS):
+        values.pop(name)
+    return values
+
+
+def last_step(path: Path) -> int | None:
+    """The ``step`` of the last row of a run's CSV file, reading only its end."""
+    try:
+        with open(path, "rb") as file:
+            header = file.readline().decode().strip().split(",")
+            file.seek(0, os.SEEK_END)
+            file.seek(max(file.tell() - 4096, 0))
+            lines = file.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return None
+    if len(lines) < 2 or "step" not in header:
+        return None
+    try:
+        return int(lines[-1].split(",")[header.index("step")])
+    except (ValueError, IndexError):
+        return None
+
+
+def cell_state(config: TrainConfig, run_dir: Path) -> str:
+    """What a cell needs, from its files: ``"done"``, ``"resume"`` (a checkpoint to continue
+    from, possibly to more steps), ``"start"`` (nothing yet, or nothing resumable), or
+    ``"foreign"`` (its ``config.json`` is another run's)."""
+    if not (run_dir / rundir.CONFIG).is_file():
+        return "start"
+    try:
+        recorded = rundir.read_config(run_dir)
+    except ValueError:
+        return "foreign"
+    if comparable(recorded) != comparable(config) or recorded.steps > config.steps:
+        return "foreign"
+    finished = recorded.steps == config.steps and all(
+        last_step(run_dir / name) == config.steps for name in (rundir.EVALUATIONS, rundir.PROGRESS)
+    )
+    if finished:
+        return "done"
+    return "resume" if (run_dir / rundir.CHECKPOINT).is_file() else "start"
+
+
+@dataclass
+class Job:
+    """One run to start or resume: its settings, its directory and the command that runs it."""
+
+    config: TrainConfig
+    run_dir: Path
+    state: str  # "start" or "resume"
+
+    def command(self) -> list[str]:
+        train = [sys.executable, "-m", "minidst.cli", "train"]
+        if self.state == "resume":
+            return [*train, "--resume", str(self.run_dir), "--steps", str(self.config.steps)]
+        flags = []
+        for name, value in self.config.to_dict().items():
+            if value is None:
+                continue
+            if isinstance(value, (tuple, list)):
+                value = ",".join(map(str, value))
+            flags += ["--" + name.replace("_", "-"), str(value)]
+        return [*train, *flags, "--run-dir", str(self.run_dir), "--overwrite"]
+
+    def steps_done(self) -> int:
+        return last_step(self.run_dir / rundir.PROGRESS) or 0
+
+
+def plan(spec: SweepSpec, sweep_dir: str | Path, allow_changes: bool = False) -> list:
+    """Check ``sweep_dir`` against ``spec`` and list every cell's ``(config, run_dir, state)``.
+
+    Records the spec in ``sweep.json`` (a new sweep, or a change that ``allow_changes`` accepts).
+    Raises a one-line ValueError for a changed sweep, or for runs that belong to another one.
+    """
+    sweep_dir = Path(sweep_dir)
+    spec_path = sweep_dir / SPEC_FILE
+    if spec_path.is_file():
+        try:
+            recorded = SweepSpec.from_dict(json.loads(spec_path.read_text()))
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"{spec_path} is corrupt: {error}") from None
+        if recorded.to_dict() != spec.to_dict() and not allow_changes:
+            changed = [
+                key for key, value in spec.to_dict().items() if recorded.to_dict()[key] != value
+            ]
+            raise ValueError(
+                f"{sweep_dir} holds another sweep (its {', '.join(changed)} differ); rerun it "
+                f"as recorded in {spec_path}, or pass --allow-changes to change it"
+            )
+    cells = [
+        (config, run_dir, cell_state(config, run_dir)) for config, run_dir in spec.cells(sweep_dir)
+    ]
+    foreign = [run_dir for _, run_dir, state in cells if state == "foreign"]
+    if foreign:
+        raise ValueError(
+            f"{foreign[0]} holds a run with other settings than this sweep's "
+            f"({len(foreign)} such run(s)); move them away or use another --sweep-dir"
+        )
+    try:
+        sweep_dir.mkdir(parents=True, exist_ok=True)
+        spec_path.write_text(json.dumps(spec.to_dict(), indent=2) + "\n")
+    except OSError as error:
+        raise ValueError(f"cannot write to sweep directory {sweep_dir}: {error.strerror}") from None
+    return cells
+
+
+# --------------------------------------------------------------------------------------------
+# Running jobs on this machine
+# --------------------------------------------------------------------------------------------
+class LocalEngine:
+    """Runs jobs as separate ``minidst train`` processes, ``jobs`` at a time.
+
+    Each process gets one BLAS and one Numba thread (its ``--threads``), its output goes to
+    ``train.log`` in its run directory, and it starts in its own session, so a Ctrl-C at the
+    terminal reaches only the sweep, which then asks every run to stop at its next checkpoint
+    (one SIGINT each, as a first Ctrl-C would).
+    """
+
+    def __init__(self, jobs: int, out=sys.stdout, poll_seconds: float = 1.0):
+        if jobs < 1:
+            raise ValueError(f"--jobs must be positive, got {jobs}")
+        self.jobs, self.out, self.poll_seconds = jobs, out, poll_seconds
+
+    def run(self, jobs: list[Job]) -> dict[Path, str]:
+        """Run every job; returns ``{run_dir: "done" | "failed" | "stopped"}``."""
+        waiting = list(jobs)
+        running: dict[Path, tuple[Job, subprocess.Popen]] = {}
+        statuses: dict[Path, str] = {}
+        stopping = False
+        progress = SweepProgress(jobs, self.out)
+
+        def ask_to_stop(signum, frame):
+            nonlocal stopping
+            if not stopping:
+                stopping = True
+                for _, process in running.values():
+                    process.send_signal(signal.SIGINT)
+                progress.say("Ctrl-C: every run stops at its next episode end, with a checkpoint")
+
+        previous = signal.signal(signal.SIGINT, ask_to_stop)
+        try:
+            while (waiting and not stopping) or running:
+                while waiting and len(running) < self.jobs and not stopping:
+                    job = waiting.pop(0)
+                    running[job.run_dir] = (job, self._launch(job))
+                for run_dir, (_, process) in list(running.items()):
+                    code = process.poll()
+                    if code is None:
+                        continue
+                    del running[run_dir]
+                    statuses[run_dir] = {0: "done", 130: "stopped"}.get(code, "failed")
+                    if statuses[run_dir] == "failed":
+                        progress.say(f"failed (exit {code}): {run_dir}; see {run_dir / LOG_FILE}")
+                progress.update(statuses, len(running), len(waiting))
+                if waiting or running:
+                    time.sleep(self.poll_seconds)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+            progress.end()
+        for job in waiting:
+            statuses[job.run_dir] = "stopped"
+        return statuses
+
+    @staticmethod
+    def _launch(job: Job) -> subprocess.Popen:
+        job.run_dir.mkdir(parents=True, exist_ok=True)
+        with open(job.run_dir / LOG_FILE, "a") as log:
+            return subprocess.Popen(
+                job.command(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+                env=_one_thread_environment(),
+            )
+
+
+def _one_thread_environment() -> dict[str, str]:
+    environment = dict(os.environ)
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        environment[variable] = "1"
+    return environment
+
+
+class SweepProgress:
+    """One line for the whole sweep: runs done / running / left, steps/s over all runs (since
+    this sweep started), and the ETA of the steps still ahead."""
+
+    def __init__(self, jobs: list[Job], out):
+        self.jobs, self.out = jobs, out
+        self.first_steps = {job.run_dir: job.steps_done() for job in jobs}
+        self.start = time.perf_counter()
+        self._open = False
+
+    def update(self, statuses: dict[Path, str], running: int, waiting: int) -> None:
+        if self.out is None:
+            return
+        done_now = progressed = remaining = 0
+        for job in self.jobs:
+            step = job.config.steps if statuses.get(job.run_dir) == "done" else job.steps_done()
+            progressed += step - self.first_steps[job.run_dir]
+            remaining += job.config.steps - step
+            done_now += statuses.get(job.run_dir) == "done"
+        elapsed = time.perf_counter() - self.start
+        rate = progressed / elapsed if elapsed > 0 else 0.0
+        eta = format_duration(remaining / rate) if rate > 0 else "?"
+        line = (
+            f"sweep: {done_now} done, {running} running, {waiting} left | "
+            f"{rate:,.0f} steps/s | ETA {eta}"
+        )
+        self._write(line, newline=False)
+
+    def say(self, line: str) -> None:
+        if self.out is not None:
+            self._write(line, newline=True)
+
+    def _write(self, line: str, newline: bool) -> None:
+        if self.out.isatty():
+            self.out.write("\r\033[K" + line + ("\n" if newline else ""))
+            self._open = not newline
+        elif newline:
+            self.out.write(line + "\n")
+        self.out.flush()
+
+    def end(self) -> None:
+        if self._open:
+            self.out.write("\n")
+            self._open = False
+
+
+def run_sweep(
+    spec: SweepSpec,
+    sweep_dir: str | Path,
+    engine: LocalEngine,
+    allow_changes: bool = False,
+    out=sys.stdout,
+) -> dict[Path, str]:
+    """Plan the sweep, run what is left, and report: ``{run_dir: status}`` for every cell."""
+    cells = plan(spec, sweep_dir, allow_changes)
+    jobs = [Job(config, run_dir, state) for config, run_dir, state in cells if state != "done"]
+    statuses = {run_dir: "done" for _, run_dir, state in cells if state == "done"}
+    if out is not None:
+        print(
+            f"sweep {sweep_dir}: {len(cells)} runs, {len(statuses)} done, "
+            f"{sum(job.state == 'resume' for job in jobs)} to resume, "
+            f"{sum(job.state == 'start' for job in jobs)} to start",
+            file=out,
+        )
+    statuses.update(engine.run(jobs))
+    return statuses
