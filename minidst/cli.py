@@ -115,6 +115,13 @@ def run_sweep(args: argparse.Namespace) -> int:
     return 130 if counts.get("stopped") else 0
 
 
+def run_report(args: argparse.Namespace) -> int:
+    from minidst.report import write_report
+
+    print(f"wrote {write_report(args.sweep_dir, args.out)}")
+    return 0
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -246,6 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--episodes", type=int, default=10, help="episodes (default: 10)")
     evaluate.add_argument("--seed", type=int, help="env seed (default: the run's seed + 100)")
     evaluate.set_defaults(run=run_evaluate)
+    report = commands.add_parser(
+        "report", help="a sweep's statistics: Markdown report, summary CSV/JSON, curves"
+    )
+    report.add_argument("sweep_dir", help="a sweep directory (or any folder of runs)")
+    report.add_argument("--out", help="where the report goes (default: the sweep directory)")
+    report.set_defaults(run=run_report)
     plot = commands.add_parser("plot", help="learning curves of runs (IQM and bootstrap CI)")
     plot.add_argument("run_dirs", nargs="+", help="run directories")
     plot.add_argument("--out", required=True, help="image file to write, e.g. curves.png")

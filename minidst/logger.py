@@ -56,7 +56,8 @@ class CSVLog:
 
 def _format(value) -> str:
     if isinstance(value, float):
-        return repr(value) if math.isfinite(value) else str(value)
+        # float() first: NumPy 2 writes a np.float64's repr as "np.float64(0.5)".
+        return repr(float(value)) if math.isfinite(value) else str(float(value))
     return str(value)
 
 

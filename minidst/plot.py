@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import trim_mean
 
 from minidst import rundir
+from minidst.stats import iqm_with_band
 
 
 def read_run(run_dir: str | Path) -> dict:
@@ -31,22 +31,6 @@ def read_run(run_dir: str | Path) -> dict:
         "steps": steps,
         "returns": returns,
     }
-
-
-def iqm_with_band(
-    returns: np.ndarray, rng: np.random.Generator, resamples: int = 2000, level: float = 0.95
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """IQM over seeds and its bootstrap confidence band.
-
-    ``returns``: ``(n_seeds, n_steps)``. Returns ``(iqm, low, high)``, each ``(n_steps,)``.
-    """
-    iqm = trim_mean(returns, 0.25, axis=0)
-    n_seeds = returns.shape[0]
-    picks = rng.integers(0, n_seeds, size=(resamples, n_seeds))
-    boot = trim_mean(returns[picks], 0.25, axis=1)  # (resamples, n_steps)
-    tail = (1 - level) / 2
-    low, high = np.quantile(boot, [tail, 1 - tail], axis=0)
-    return iqm, low, high
 
 
 def plot_runs(run_dirs: list[str | Path], out: str | Path, seed: int = 0) -> Path:

@@ -23,8 +23,8 @@ from minidst.cli import main
 from minidst.compiled import CompiledTD3
 from minidst.config import TrainConfig
 from minidst.logger import Speedometer
-from minidst.plot import iqm_with_band
 from minidst.rundir import RUN_FILES
+from minidst.stats import iqm_with_band
 from minidst.train import Trainer
 
 SMALL = [

@@ -1,0 +1,344 @@
+"""``minidst report``: what a sweep found, as a Markdown report, PNG figures and a summary a
+script can read.
+
+Every run under the sweep directory is read from its small files (``config.json``,
+``evaluations.csv``, ``progress.csv``); runs are grouped by environment and algorithm, and each
+sparse algorithm is compared with its family's dense one (DS-TD3 and Static-TD3 with TD3, DS-SAC
+and Static-SAC with SAC). Per group:
+
+* **final return**: each seed's mean of its last 10 evaluations (the paper's score), summarised
+  as the IQM over seeds with a 95% bootstrap interval (:mod:`minidst.stats`);
+* **mean return over training**: the area under each seed's curve divided by its length (how
+  fast it learned, not only where it ended), IQM over seeds;
+* **steps to dense**: the first evaluation step at which the group's IQM curve reaches the dense
+  baseline's final IQM;
+* **P(> dense)**: the probability of improvement over the dense baseline, with its interval;
+* **weights, training FLOPs** relative to dense, and the **env-steps/s** measured in the runs
+  (median over each run's training rows, then over seeds).
+
+Only finished runs count; unfinished ones are listed. Figures: one learning-curve panel per
+environment (IQM with its 95% bootstrap band, every algorithm of that environment), with the
+published TD3 curves of Fujimoto et al. (2018) beside them where the environment matches (gym
+v1 there, gymnasium v5 here: the figure says so).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from minidst import rundir, stats
+from minidst.envs import env_family
+
+#: The published TD3 learning curves (sfujim/TD3, MIT licence): env, seed, step, return.
+REFERENCE_CURVES = Path(__file__).parent / "data" / "td3_fujimoto2018_curves.csv"
+FINAL_EVALUATIONS = 10  #: a run's score: the mean of its last this-many evaluations
+DENSE = {"td3": "td3", "static-td3": "td3", "ds-td3": "td3",
+         "sac": "sac", "static-sac": "sac", "ds-sac": "sac"}  # fmt: skip
+ORDER = ("td3", "static-td3", "ds-td3", "sac", "static-sac", "ds-sac")
+
+
+@dataclass
+class Run:
+    """One finished run, as its small files tell it."""
+
+    run_dir: Path
+    algo: str
+    env: str
+    seed: int
+    steps: np.ndarray  # evaluation steps
+    returns: np.ndarray  # mean evaluation return at each step
+    weights: float  # weights of actor and critics at the end
+    flops: float  # training FLOPs, all iterations
+    steps_per_s: float  # median of the training phase's progress rows
+    label: str  # algo, plus the settings that set it apart in its sweep (e.g. sparsity)
+
+    @property
+    def final(self) -> float:
+        return float(self.returns[-FINAL_EVALUATIONS:].mean())
+
+
+def read_runs(sweep_dir: str | Path) -> tuple[list[Run], list[Path]]:
+    """Every finished run under ``sweep_dir``, and the directories of unfinished ones."""
+    finished, unfinished = [], []
+    for config_path in sorted(Path(sweep_dir).rglob(rundir.CONFIG)):
+        run_dir = config_path.parent
+        config = rundir.read_config(run_dir)
+        steps, returns = rundir.read_evaluations(run_dir)
+        progress = rundir.progress_log(run_dir).rows
+        if not len(steps) or steps[-1] != config.steps or not progress:
+            unfinished.append(run_dir)
+            continue
+        rates = [
+            float(row["time/steps_per_s"])
+            for row in progress
+            if int(row["step"]) > config.start_steps and row.get("time/steps_per_s")
+        ]
+        finished.append(
+            Run(
+                run_dir=run_dir,
+                algo=config.algo,
+                env=config.env,
+                seed=config.seed,
+                steps=steps,
+                returns=returns,
+                weights=float(progress[-1].get("topology/weights") or math.nan),
+                flops=float(progress[-1].get("flops/training_cumulative") or math.nan),
+                steps_per_s=float(np.median(rates)) if rates else math.nan,
+                label=config.algo
+                if config.sparsity is None
+                else f"{config.algo} {config.sparsity:g}",
+            )
+        )
+    return finished, unfinished
+
+
+def _label(config) -> str:
+    """A run's group: its algo, and its ERK sparsity when one was set."""
+    return config.algo if config.sparsity is None else f"{config.algo} {config.sparsity:g}"
+
+
+def _group_order(label: str) -> tuple:
+    algo, _, rest = label.partition(" ")
+    return (ORDER.index(algo) if algo in ORDER else len(ORDER), rest)
+
+
+def summarise(runs: list[Run]) -> list[dict]:
+    """One row per (env, label): the statistics of the module docstring."""
+    groups: dict[tuple[str, str], list[Run]] = defaultdict(list)
+    for run in runs:
+        groups[run.env, run.label].append(run)
+    rows = []
+    for env in sorted({env for env, _ in groups}):
+        labels = sorted((label for e, label in groups if e == env), key=_group_order)
+        for label in labels:
+            group = sorted(groups[env, label], key=lambda run: run.seed)
+            dense = groups.get((env, DENSE.get(group[0].algo, "")), [])
+            rows.append(_summary_row(env, label, group, dense))
+    return rows
+
+
+def _common_curve(group: list[Run]) -> tuple[np.ndarray, np.ndarray]:
+    """``(steps, returns (n_seeds, n_steps))`` at the evaluation steps all seeds share."""
+    steps = group[0].steps
+    for run in group[1:]:
+        steps = np.intersect1d(steps, run.steps)
+    return steps, np.array([run.returns[np.isin(run.steps, steps)] for run in group])
+
+
+def _summary_row(env: str, label: str, group: list[Run], dense: list[Run]) -> dict:
+    finals = [run.final for run in group]
+    low, high = stats.iqm_interval(finals)
+    steps, curves = _common_curve(group)
+    row = {
+        "env": env,
+        "algo": label,
+        "seeds": len(group),
+        "final_iqm": float(stats.iqm(np.array(finals))),
+        "final_ci_low": low,
+        "final_ci_high": high,
+        "mean_over_training_iqm": float(
+            stats.iqm(np.array([stats.mean_over_training(r.steps, r.returns) for r in group]))
+        ),
+        "steps": int(steps[-1]),
+        "steps_per_s": float(np.median([run.steps_per_s for run in group])),
+        "steps_to_dense_final": None,
+        "p_improvement": math.nan,
+        "p_improvement_low": math.nan,
+        "p_improvement_high": math.nan,
+        "weights_vs_dense": math.nan,
+        "flops_vs_dense": math.nan,
+    }
+    if dense:
+        dense_finals = [run.final for run in dense]
+        dense_final = float(stats.iqm(np.array(dense_finals)))
+        row["steps_to_dense_final"] = stats.first_step_reaching(
+            steps, stats.iqm(curves, axis=0), dense_final
+        )
+        row["weights_vs_dense"] = np.mean([r.weights for r in group]) / np.mean(
+            [r.weights for r in dense]
+        )
+        row["flops_vs_dense"] = np.mean([r.flops for r in group]) / np.mean(
+            [r.flops for r in dense]
+        )
+        if group[0].label != dense[0].label:
+            row["p_improvement"] = stats.probability_of_improvement(finals, dense_finals)
+            interval = stats.probability_of_improvement_interval(finals, dense_finals)
+            row["p_improvement_low"], row["p_improvement_high"] = interval
+    return row
+
+
+# --------------------------------------------------------------------------------------------
+# Writing the report
+# --------------------------------------------------------------------------------------------
+def across_environments(runs: list[Run]) -> list[dict]:
+    """Per algo label, over every env that has its family's dense baseline: the IQM of the
+    final returns normalised by the dense baseline's final IQM of the same env (1 = dense), with
+    a 95% bootstrap interval stratified by env (seeds resampled within each env)."""
+    finals: dict[tuple[str, str], list[float]] = defaultdict(list)
+    algos = {}
+    for run in runs:
+        finals[run.env, run.label].append(run.final)
+        algos[run.label] = run.algo
+    rows = []
+    for label in sorted({label for _, label in finals}, key=_group_order):
+        groups = []
+        for env in sorted({env for env, _ in finals}):
+            dense = finals.get((env, DENSE.get(algos[label], "")))
+            if (env, label) in finals and dense:
+                groups.append(np.array(finals[env, label]) / float(stats.iqm(np.array(dense))))
+        if groups:
+            middle, (low, high) = stats.stratified_iqm_interval(groups)
+            rows.append({"algo": label, "envs": len(groups), "normalised_final_iqm": middle,
+                         "ci_low": low, "ci_high": high})  # fmt: skip
+    return rows
+
+
+def _number(value, digits: int = 0) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def markdown_table(rows: list[dict]) -> str:
+    header = (
+        "| env | algo | seeds | final return, IQM [95% CI] | mean return over training | "
+        "steps to dense final | P(> dense) [95% CI] | weights vs dense | FLOPs vs dense | "
+        "env-steps/s |"
+    )
+    lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
+    for row in rows:
+        interval = f"[{_number(row['final_ci_low'])}, {_number(row['final_ci_high'])}]"
+        p = _number(row["p_improvement"], 2)
+        if math.isfinite(row["p_improvement"]):
+            low, high = row["p_improvement_low"], row["p_improvement_high"]
+            p += f" [{_number(low, 2)}, {_number(high, 2)}]"
+        lines.append(
+            f"| {row['env']} | {row['algo']} | {row['seeds']} | {_number(row['final_iqm'])} "
+            f"{interval} | {_number(row['mean_over_training_iqm'])} | "
+            f"{_number(row['steps_to_dense_final'])} | {p} | "
+            f"{_number(row['weights_vs_dense'], 2)} | {_number(row['flops_vs_dense'], 2)} | "
+            f"{_number(row['steps_per_s'])} |"
+        )
+    return "\n".join(lines)
+
+
+def reference_curves(env: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The published TD3 curves of ``env``'s family: ``(steps, returns (seeds, steps))``."""
+    if not REFERENCE_CURVES.is_file():
+        return None
+    by_seed: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    with open(REFERENCE_CURVES, newline="") as file:
+        for row in csv.DictReader(file):
+            if row["env"] == env_family(env):
+                by_seed[int(row["seed"])].append((int(row["step"]), float(row["return"])))
+    if not by_seed:
+        return None
+    curves = [sorted(points) for _, points in sorted(by_seed.items())]
+    steps = np.array([step for step, _ in curves[0]])
+    return steps, np.array([[value for _, value in points] for points in curves])
+
+
+def plot_curves(runs: list[Run], out: Path) -> Path:
+    """One panel per env: IQM and 95% bootstrap band per algo, the published TD3 curves beside."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    envs = sorted({run.env for run in runs})
+    fig, axes = plt.subplots(1, len(envs), figsize=(6 * len(envs), 4.2), squeeze=False)
+    rng = np.random.default_rng(0)
+    for ax, env in zip(axes[0], envs):
+        labels = sorted({run.label for run in runs if run.env == env}, key=_group_order)
+        longest = 0
+        for label in labels:
+            group = [run for run in runs if run.env == env and run.label == label]
+            steps, curves = _common_curve(group)
+            longest = max(longest, steps[-1])
+            if len(group) == 1:
+                ax.plot(steps, curves[0], label=f"{label} (1 seed)")
+                continue
+            middle, low, high = stats.iqm_with_band(curves, rng)
+            (line,) = ax.plot(steps, middle, label=f"{label}: IQM of {len(group)} seeds")
+            ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2)
+        reference = reference_curves(env)
+        if reference is not None:
+            ref_steps, ref_curves = reference
+            shown = ref_steps <= longest
+            middle, low, high = stats.iqm_with_band(ref_curves[:, shown], rng)
+            ax.plot(ref_steps[shown], middle, "k--", lw=1,
+                    label=f"TD3 as published (gym v1, {len(ref_curves)} seeds)")  # fmt: skip
+            ax.fill_between(ref_steps[shown], low, high, color="k", alpha=0.08)
+        ax.set_title(f"{env} (bands: 95% bootstrap CI of the IQM)")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("evaluation return")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def write_report(sweep_dir: str | Path, out_dir: str | Path | None = None) -> Path:
+    """Write ``report.md``, ``summary.csv``, ``summary.json`` and ``curves.png`` into
+    ``out_dir`` (default: the sweep directory); returns the report's path."""
+    sweep_dir = Path(sweep_dir)
+    out_dir = Path(out_dir) if out_dir is not None else sweep_dir
+    runs, unfinished = read_runs(sweep_dir)
+    if not runs:
+        raise ValueError(f"{sweep_dir} holds no finished run")
+    rows = summarise(runs)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        with open(out_dir / "summary.csv", "w", newline="") as file:
+            writer = csv.DictWriter(file, list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        (out_dir / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
+        plot_curves(runs, out_dir / "curves.png")
+    except OSError as error:
+        raise ValueError(f"cannot write the report to {out_dir}: {error.strerror}") from None
+    lines = [
+        f"# Sweep report: {sweep_dir}",
+        "",
+        f"{len(runs)} finished runs"
+        + (f", {len(unfinished)} unfinished (not counted)" if unfinished else "")
+        + ". Final return: each seed's mean of its last "
+        f"{FINAL_EVALUATIONS} evaluations; IQM over seeds (interquartile mean) with a 95% "
+        "percentile-bootstrap interval over seeds. Mean return over training: area under the "
+        "curve / its length, IQM over seeds. Steps to dense final: first evaluation at which the "
+        "IQM curve reaches the dense baseline's final IQM. P(> dense): probability that a run "
+        "scores above a dense run (Agarwal et al. 2021), with its bootstrap interval. Weights "
+        "and training FLOPs: actor and critics, relative to the dense baseline of the same "
+        "family. Env-steps/s: median over the training phase, as measured in these runs.",
+        "",
+        markdown_table(rows),
+        "",
+        "Across environments: final returns divided by the dense baseline's final IQM in the "
+        "same environment (1.00 = dense), IQM over all seeds of all environments, with a 95% "
+        "bootstrap interval stratified by environment.",
+        "",
+        "| algo | envs | normalised final return, IQM [95% CI] |",
+        "|---|---|---|",
+        *(
+            f"| {row['algo']} | {row['envs']} | {_number(row['normalised_final_iqm'], 2)} "
+            f"[{_number(row['ci_low'], 2)}, {_number(row['ci_high'], 2)}] |"
+            for row in across_environments(runs)
+        ),
+        "",
+        "![learning curves](curves.png)",
+        "",
+    ]
+    if unfinished:
+        lines += ["Unfinished runs:", ""] + [f"- `{path}`" for path in unfinished] + [""]
+    report = out_dir / "report.md"
+    report.write_text("\n".join(lines))
+    return report

@@ -1,0 +1,105 @@
+"""minidst report and its statistics, against hand computations on synthetic runs."""
+
+import json
+
+import numpy as np
+import pytest
+
+from minidst import rundir, stats
+from minidst.cli import main
+from minidst.config import TrainConfig
+from minidst.report import read_runs, summarise
+
+STEPS = 20_000  # evaluations at 0, 5k, 10k, 15k, 20k
+
+
+def fake_run(sweep_dir, algo, seed, returns, weights, steps_per_s=100.0, steps=STEPS):
+    """A run directory as a finished run leaves it, with the given evaluation returns."""
+    config = TrainConfig(
+        algo=algo, env="Hopper-v5", seed=seed, steps=STEPS, start_steps=5_000, eval_every=5_000,
+        log_every=5_000,
+    ).validate()  # fmt: skip
+    run_dir = sweep_dir / "Hopper-v5" / algo / f"seed{seed}"
+    rundir.create(run_dir, config)
+    evaluations, progress = rundir.evaluations_log(run_dir), rundir.progress_log(run_dir)
+    for i, value in enumerate(returns):
+        if i * 5_000 > steps:
+            break
+        evaluations.write({"step": i * 5_000, "return_mean": value})
+        if i:
+            progress.write({
+                "step": i * 5_000, "topology/weights": weights,
+                "flops/training_cumulative": weights * i * 5_000, "time/steps_per_s": steps_per_s,
+            })  # fmt: skip
+    return run_dir
+
+
+@pytest.fixture
+def sweep_dir(tmp_path):
+    """Dense TD3 seeds score 100..400 (flat curves); DS-TD3 seeds rise to 150..450 with half
+    the weights; one DS-TD3 run stopped halfway."""
+    for seed, final in enumerate([100, 200, 300, 400]):
+        fake_run(tmp_path, "td3", seed, [final] * 5, weights=1000)
+    for seed, final in enumerate([150, 250, 350, 450]):
+        fake_run(tmp_path, "ds-td3", seed, np.linspace(0, final, 5), weights=500, steps_per_s=50)
+    fake_run(tmp_path, "ds-td3", 9, [0, 10, 20, 30, 40], weights=500, steps=10_000)
+    return tmp_path
+
+
+def test_iqm_and_probability_of_improvement_by_hand():
+    assert stats.iqm(np.array([100, 200, 300, 400])) == 250.0  # mean of the middle two
+    assert stats.iqm(np.array([1, 2, 3, 4, 100, -100, 5, 6])) == 3.5  # drops two each side
+    # P(X > Y): of the 16 pairs, 150 beats 1, 250 beats 2, 350 beats 3, 450 beats 4.
+    assert stats.probability_of_improvement([150, 250, 350, 450], [100, 200, 300, 400]) == 10 / 16
+    assert stats.probability_of_improvement([1, 2], [1, 2]) == 0.5  # ties count half
+
+
+def test_intervals_contain_their_statistic_and_need_two_seeds():
+    scores = np.array([120.0, 90.0, 300.0, 150.0, 80.0])
+    low, high = stats.iqm_interval(scores)
+    assert low <= stats.iqm(scores) <= high and low < high
+    low, high = stats.probability_of_improvement_interval(scores + 50, scores)
+    assert low <= stats.probability_of_improvement(scores + 50, scores) <= high
+    assert all(np.isnan(stats.iqm_interval([3.0])))
+    middle, (low, high) = stats.stratified_iqm_interval([scores, scores / 10])
+    assert low <= middle <= high
+
+
+def test_summary_against_hand_computation(sweep_dir):
+    runs, unfinished = read_runs(sweep_dir)
+    assert len(runs) == 8 and [path.name for path in unfinished] == ["seed9"]
+    rows = {row["algo"]: row for row in summarise(runs)}
+    dense, sparse = rows["td3"], rows["ds-td3"]
+    assert dense["seeds"] == sparse["seeds"] == 4
+    # Final return: the mean of the (here, all five) last evaluations of each seed.
+    assert dense["final_iqm"] == 250.0
+    assert sparse["final_iqm"] == np.mean([250, 350]) / 2  # a straight line's mean is its middle
+    assert sparse["final_ci_low"] <= sparse["final_iqm"] <= sparse["final_ci_high"]
+    # DS-TD3's IQM curve is 0, 75, 150, 225, 300: it first reaches 250 at the last evaluation.
+    assert sparse["steps_to_dense_final"] == 20_000
+    finals = [np.mean(np.linspace(0, f, 5)) for f in (150, 250, 350, 450)]
+    expected_p = stats.probability_of_improvement(finals, [100, 200, 300, 400])
+    assert sparse["p_improvement"] == expected_p
+    assert sparse["weights_vs_dense"] == 0.5 and sparse["flops_vs_dense"] == 0.5
+    assert sparse["steps_per_s"] == 50.0
+    # Mean return over training of a flat curve is its value; of a straight line, its middle.
+    assert dense["mean_over_training_iqm"] == 250.0
+    assert sparse["mean_over_training_iqm"] == pytest.approx(np.mean([125, 175]))
+
+
+def test_report_files(sweep_dir, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert main(["report", str(sweep_dir), "--out", str(out)]) == 0
+    text = (out / "report.md").read_text()
+    assert "| Hopper-v5 | ds-td3 | 4 |" in text and "seed9" in text  # the unfinished run is listed
+    assert "stratified by environment" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert {row["algo"] for row in summary} == {"td3", "ds-td3"}
+    assert (out / "summary.csv").read_text().startswith("env,algo,seeds,final_iqm")
+    assert (out / "curves.png").stat().st_size > 10_000
+
+
+def test_a_folder_without_finished_runs_is_a_one_line_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "holds no finished run" in err and err.count("\n") == 1
