@@ -122,6 +122,14 @@ def run_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_video(args: argparse.Namespace) -> int:
+    from minidst.video import record
+
+    out, total, steps = record(args.run_dir, args.out, args.seed, args.max_steps, args.fps)
+    print(f"wrote {out}: {steps} steps, return {total:.1f}")
+    return 0
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -259,6 +267,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("sweep_dir", help="a sweep directory (or any folder of runs)")
     report.add_argument("--out", help="where the report goes (default: the sweep directory)")
     report.set_defaults(run=run_report)
+    video = commands.add_parser("video", help="render one episode of a run's saved policy")
+    video.add_argument("run_dir", help="a run directory")
+    video.add_argument("--out", required=True, help="a .gif, or an .mp4 (the video extra)")
+    video.add_argument("--seed", type=int, help="env seed (default: the run's seed + 100)")
+    video.add_argument("--max-steps", type=int, help="stop the episode early after this many")
+    video.add_argument("--fps", type=int, default=30, help="frames per second (default: 30)")
+    video.set_defaults(run=run_video)
     plot = commands.add_parser("plot", help="learning curves of runs (IQM and bootstrap CI)")
     plot.add_argument("run_dirs", nargs="+", help="run directories")
     plot.add_argument("--out", required=True, help="image file to write, e.g. curves.png")

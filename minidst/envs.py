@@ -74,8 +74,11 @@ def _mujoco_warning(message: str) -> None:
         warnings.warn(f"MuJoCo: {message}", RuntimeWarning, stacklevel=2)
 
 
-def make_env(env_id: str) -> gym.Env:
-    """A gymnasium env with a bounded continuous action box, or a one-line ValueError."""
+def make_env(env_id: str, render_mode: str | None = None, **options) -> gym.Env:
+    """A gymnasium env with a bounded continuous action box, or a one-line ValueError.
+
+    ``render_mode="rgb_array"`` makes ``env.render()`` return frames (``minidst video``);
+    ``options`` go to ``gym.make`` (e.g. ``camera_name``)."""
     check_env_id(env_id)
     try:
         import mujoco
@@ -84,7 +87,7 @@ def make_env(env_id: str) -> gym.Env:
     except ImportError:
         pass  # not a MuJoCo env's concern until one is made; gym.make says what is missing
     try:
-        env = gym.make(env_id)
+        env = gym.make(env_id, render_mode=render_mode, **options)
     except (ImportError, gym.error.Error) as error:
         if isinstance(error.__cause__ or error.__context__, KeyboardInterrupt):
             raise KeyboardInterrupt from None  # Ctrl-C while MuJoCo loads is not a missing MuJoCo
