@@ -91,7 +91,7 @@ def batch_pool(rng: np.random.Generator, batch: int, count: int = 32) -> list[di
 def time_updates(settings: dict, batch: int, engine: str) -> tuple[float, float]:
     """Milliseconds per update and the update's FLOPs, for one agent configuration."""
     config = TrainConfig(
-        env="HalfCheetah-v5", batch_size=batch, engine=engine, **settings
+        env="HalfCheetah-v5", batch_size=batch, update_engine=engine, **settings
     ).validate()
     rng = np.random.default_rng(0)
     agent = build_agent(config, OBS, ACT, np.ones(ACT), rng)

@@ -440,8 +440,8 @@ print(
 # `CompiledSAC` subclass the readable agents and replace only `update`, mirroring it line for
 # line with compiled network passes (rewiring iterations still run the readable code). A test
 # (`tests/test_compiled.py`) runs both side by side through several rewirings and checks every
-# metric and parameter. `minidst train --engine reference` trains with the readable path,
-# `--engine compiled` (the default) with the twin; the numbers agree to float rounding.
+# metric and parameter. `minidst train --update-engine reference` trains with the readable path,
+# `--update-engine compiled` (the default) with the twin; the numbers agree to float rounding.
 
 # %% [markdown]
 # ## Summary

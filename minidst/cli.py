@@ -103,9 +103,14 @@ def run_sweep(args: argparse.Namespace) -> int:
     else:  # the sweep directory alone: rerun the sweep it records
         spec = sweep.read_spec_file(spec_path)
     out = None if args.quiet else sys.stdout
-    statuses = sweep.run_sweep(
-        spec, args.sweep_dir, sweep.LocalEngine(args.jobs, out), args.allow_changes, out
-    )
+    if args.engine == "ray":
+        sweep.import_ray()  # before anything is written: say how to install it if missing
+        engine = sweep.RayEngine(args.address, out)
+    else:
+        if args.address:
+            raise ValueError("--address is for --engine ray")
+        engine = sweep.LocalEngine(args.jobs, out)
+    statuses = sweep.run_sweep(spec, args.sweep_dir, engine, args.allow_changes, out)
     counts = {status: list(statuses.values()).count(status) for status in set(statuses.values())}
     summary = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
     if out is not None:
@@ -249,6 +254,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=int, default=os.cpu_count() or 1,
         help="runs at a time (default: the number of cores)",
     )  # fmt: skip
+    sweep.add_argument(
+        "--engine", choices=("local", "ray"), default="local",
+        help="local: processes on this machine (default); ray: Ray tasks, one CPU each",
+    )  # fmt: skip
+    sweep.add_argument(
+        "--address", help="--engine ray: the Ray cluster to join (default: a local Ray)"
+    )
     sweep.add_argument(
         "--allow-changes", action="store_true",
         help="let the grid or shared options differ from those the sweep directory records",

@@ -38,7 +38,7 @@ from minidst.sac import SAC, squashed_gaussian, squashed_gaussian_backward
 from minidst.target import hard_update, soft_update
 from minidst.td3 import TD3
 
-#: How an agent's updates run (the ``engine`` setting, read by ``factory.build_agent``).
+#: How an agent's updates run (the ``update_engine`` setting, read by ``factory.build_agent``).
 ENGINES = ("compiled", "reference")
 ACTIVATION_CODES = {"relu": kernels.RELU, "tanh": kernels.TANH, "identity": kernels.IDENTITY}
 

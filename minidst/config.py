@@ -173,7 +173,7 @@ class TrainConfig:
         ),
     )
     # ---- how updates run
-    engine: str = field(
+    update_engine: str = field(
         default="compiled",
         metadata=_help(
             "compiled: each network pass in one kernel call (fast); reference: the readable "
@@ -256,7 +256,7 @@ class TrainConfig:
             "prune": tuple(PRUNE_RULES),
             "grow": GROW_RULES,
             "target_rule": SPARSE_TARGET_RULES,
-            "engine": ENGINES,
+            "update_engine": ENGINES,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

@@ -7,8 +7,8 @@ The three variants of each family differ only in two objects handed to the agent
   the paper's Erdős–Rényi lambdas per env or, with ``--sparsity``, ERK at that global sparsity;
 * :class:`~minidst.agent.TopologySchedule` - when and how to rewire (dynamic variants only).
 
-``config.engine`` picks the readable agent or its compiled twin (:mod:`minidst.compiled`); this
-is the only place that reads it.
+``config.update_engine`` picks the readable agent or its compiled twin (:mod:`minidst.compiled`);
+this is the only place that reads it.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def build_agent(
             target_entropy=config.target_entropy,
             target_update_every=config.target_update_every,
         )
-        agent_class = COMPILED_AGENTS["sac"] if config.engine == "compiled" else SAC
+        agent_class = COMPILED_AGENTS["sac"] if config.update_engine == "compiled" else SAC
         return agent_class(obs_dim, act_dim, max_action, rng, sac_config, densities, topology)
     td3_config = TD3Config(
         **shared,
@@ -89,5 +89,5 @@ def build_agent(
         noise_clip=config.noise_clip,
         exploration_noise=config.exploration_noise,
     )
-    agent_class = COMPILED_AGENTS["td3"] if config.engine == "compiled" else TD3
+    agent_class = COMPILED_AGENTS["td3"] if config.update_engine == "compiled" else TD3
     return agent_class(obs_dim, act_dim, max_action, rng, td3_config, densities, topology)

@@ -11,8 +11,9 @@ from their checkpoints, and a run that crashed is reported with its log while th
 Changing the grid or the shared options of an existing sweep is refused unless asked for
 (``--allow-changes``): a sweep's runs should differ only in their cell.
 
-The engine that runs the jobs is a function ``run(jobs) -> statuses``: :class:`LocalEngine`
-(separate processes on this machine, ``--jobs`` at a time).
+An engine runs the jobs, ``engine.run(jobs) -> statuses``: :class:`LocalEngine` (separate
+processes on this machine, ``--jobs`` at a time, the default) or :class:`RayEngine` (Ray tasks on
+a cluster, or a local Ray instance; ``--engine ray``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from minidst.logger import format_duration
 
 SPEC_FILE = "sweep.json"
 #: Settings that say how a run executes, not what it computes: they may differ within a sweep.
-EXECUTION_SETTINGS = ("threads", "engine")
+EXECUTION_SETTINGS = ("threads", "update_engine")
 LOG_FILE = "train.log"
 DENSE_ALGORITHMS = ("td3", "sac")
 
@@ -185,6 +186,9 @@ class Job:
     state: str  # "start" or "resume"
 
     def command(self) -> list[str]:
+        """The ``minidst train`` command for the cell as its files are *now* (a job launched
+        again after its process died resumes from the checkpoint that process left)."""
+        self.state = cell_state(self.config, self.run_dir)
         train = [sys.executable, "-m", "minidst.cli", "train"]
         if self.state == "resume":
             return [*train, "--resume", str(self.run_dir), "--steps", str(self.config.steps)]
@@ -363,10 +367,90 @@ class SweepProgress:
             self._open = False
 
 
+def train_in_process(config: TrainConfig, run_dir: str | Path) -> str:
+    """Train one cell in this process, from wherever its files say it is: ``"done"`` or
+    ``"interrupted"``. What a Ray task runs: if its worker dies, the retry resumes from the last
+    checkpoint, and the run's numbers are those of a run that never stopped."""
+    from minidst.train import Trainer
+
+    run_dir = Path(run_dir)
+    state = cell_state(config, run_dir)
+    if state == "done":
+        return "done"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / LOG_FILE, "a") as log:
+        if state == "resume":
+            trainer = Trainer.resume(run_dir, config.steps, out=log)
+            print(f"resuming {run_dir} at step {trainer.step:,} of {config.steps:,}", file=log)
+        else:
+            trainer = Trainer.start(config, run_dir, overwrite=True, out=log)
+        return trainer.run()
+
+
+class RayEngine:
+    """Runs jobs as Ray tasks, one CPU each: on an existing Ray cluster (``address``, e.g.
+    ``"auto"`` or ``"ray://host:10001"``) or, with no address, on a local Ray instance.
+
+    Each task trains its cell in the worker's own process (:func:`train_in_process`), so a
+    worker that dies takes its run with it; Ray retries the task (``retries`` times), and the
+    retry resumes from the run's last checkpoint. Run directories must therefore live on a
+    filesystem every worker sees (NFS, a cluster's shared disk). A run that fails by itself (a
+    bad setting, a diverged loss) is not retried: it would fail again.
+    """
+
+    def __init__(self, address: str | None = None, out=sys.stdout, retries: int = 3,
+                 poll_seconds: float = 1.0):  # fmt: skip
+        self.address, self.out = address, out
+        self.retries, self.poll_seconds = retries, poll_seconds
+
+    def run(self, jobs: list[Job]) -> dict[Path, str]:
+        ray = import_ray()
+        if not ray.is_initialized():
+            ray.init(address=self.address, log_to_driver=False, include_dashboard=False)
+        task = ray.remote(num_cpus=1, max_retries=self.retries, retry_exceptions=False)(
+            train_in_process
+        )
+        pending = {task.remote(job.config, job.run_dir.resolve()): job for job in jobs}
+        statuses: dict[Path, str] = {}
+        progress = SweepProgress(jobs, self.out)
+        try:
+            while pending:
+                ready, _ = ray.wait(list(pending), num_returns=1, timeout=self.poll_seconds)
+                for ref in ready:
+                    job = pending.pop(ref)
+                    try:
+                        statuses[job.run_dir] = {"interrupted": "stopped"}.get(ray.get(ref), "done")
+                    except Exception as error:  # the task's own error, or retries used up
+                        statuses[job.run_dir] = "failed"
+                        reason = str(error).strip().splitlines()[-1][:200]
+                        progress.say(f"failed: {job.run_dir} ({reason})")
+                progress.update(statuses, len(pending), 0)
+        except KeyboardInterrupt:
+            for ref in pending:
+                ray.cancel(ref)
+            for job in pending.values():
+                statuses[job.run_dir] = "stopped"
+            progress.say("Ctrl-C: Ray tasks cancelled; rerun the sweep to resume from checkpoints")
+        finally:
+            progress.end()
+        return statuses
+
+
+def import_ray():
+    """Ray, or a one-line error that says how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise ValueError(
+            '--engine ray needs Ray: pip install "minidst[ray]" (or pip install ray)'
+        ) from None
+    return ray
+
+
 def run_sweep(
     spec: SweepSpec,
     sweep_dir: str | Path,
-    engine: LocalEngine,
+    engine: LocalEngine | RayEngine,
     allow_changes: bool = False,
     out=sys.stdout,
 ) -> dict[Path, str]:

@@ -1,4 +1,7 @@
-"""Shared test helpers: a seeded generator, random CSR matrices, small agents and RL batches."""
+"""Shared test helpers: a seeded generator, random CSR matrices, small agents and RL batches,
+and comparing two run directories."""
+
+import csv
 
 import numpy as np
 import pytest
@@ -74,3 +77,35 @@ def make_agent(
         topology,
         dtype=dtype,
     )
+
+
+TIMING_COLUMNS = {"time/steps_per_s"}  #: progress columns that differ between identical runs
+
+
+def read_csv(path):
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def _without_timing(rows):
+    return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in rows]
+
+
+def _arrays(path):
+    with np.load(path) as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+def assert_same_run(run_a, run_b):
+    """Two run directories hold the same numbers: evaluations, progress rows (but timing),
+    and every array of the policy and the checkpoint, bit for bit."""
+    assert read_csv(run_a / "evaluations.csv") == read_csv(run_b / "evaluations.csv")
+    assert _without_timing(read_csv(run_a / "progress.csv")) == _without_timing(
+        read_csv(run_b / "progress.csv")
+    )
+    for name in ("policy.npz", "checkpoint.npz"):
+        a, b = _arrays(run_a / name), _arrays(run_b / name)
+        assert a.keys() == b.keys()
+        for key in a:
+            if key != "__meta__":
+                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}: {key}")

@@ -161,3 +161,11 @@ def test_bad_sweeps_are_one_line_errors(args, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "s").exists()
+
+
+def test_the_ray_engine_without_ray_says_how_to_install_it(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if Ray were not installed
+    code = main(["sweep", *GRID, *OPTIONS, "--sweep-dir", str(tmp_path / "s"), "--engine", "ray"])
+    err = capsys.readouterr().err
+    assert code == 2 and 'pip install "minidst[ray]"' in err and err.count("\n") == 1
+    assert not (tmp_path / "s").exists()

@@ -4,7 +4,6 @@ Runs here use Pendulum-v1 (200-step episodes that only ever truncate) with small
 each takes a few seconds; ``--sparsity 0.7`` keeps the small hidden layers genuinely sparse.
 """
 
-import csv
 import io
 import json
 import shutil
@@ -16,6 +15,7 @@ import time
 import numba
 import numpy as np
 import pytest
+from conftest import assert_same_run, read_csv
 
 from minidst import logger
 from minidst.checkpoint import load_checkpoint
@@ -33,21 +33,6 @@ SMALL = [
     "--checkpoint-every", "400", "--rewire-every", "50", "--buffer-size", "5000", "--quiet",
 ]  # fmt: skip
 TOTAL = 1200
-TIMING_COLUMNS = {"time/steps_per_s"}
-
-
-def read_csv(path):
-    with open(path, newline="") as file:
-        return list(csv.DictReader(file))
-
-
-def comparable(rows):
-    return [{k: v for k, v in row.items() if k not in TIMING_COLUMNS} for row in rows]
-
-
-def arrays(path):
-    with np.load(path) as archive:
-        return {key: archive[key] for key in archive.files}
 
 
 @pytest.fixture(scope="module")
@@ -55,19 +40,6 @@ def uninterrupted(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("runs") / "straight"
     assert main(["train", *SMALL, "--steps", str(TOTAL), "--run-dir", str(run_dir)]) == 0
     return run_dir
-
-
-def assert_same_run(run_a, run_b):
-    assert read_csv(run_a / "evaluations.csv") == read_csv(run_b / "evaluations.csv")
-    assert comparable(read_csv(run_a / "progress.csv")) == comparable(
-        read_csv(run_b / "progress.csv")
-    )
-    for name in ("policy.npz", "checkpoint.npz"):
-        a, b = arrays(run_a / name), arrays(run_b / name)
-        assert a.keys() == b.keys()
-        for key in a:
-            if key != "__meta__":
-                np.testing.assert_array_equal(a[key], b[key], err_msg=f"{name}: {key}")
 
 
 def test_run_directory_holds_every_record(uninterrupted):
