@@ -40,6 +40,8 @@ class AgentConfig:
     weight_decay: float = 2e-4  #: L2 weight decay, added to the gradient
     gamma: float = 0.99  #: discount factor
     tau: float = 0.005  #: Polyak rate of the target networks
+    init: str = "sparse-fan-in"  #: sparse weights' init rule (the paper's code: "dense-fan-in")
+    draw: str = "exact"  #: initial topology draw (the paper's code: "bernoulli")
 
 
 @dataclass
@@ -117,10 +119,14 @@ class Agent(ABC):
         lr: float,
         weight_decay: float,
         dtype,
+        init: str = "sparse-fan-in",
+        draw: str = "exact",
     ) -> None:
         """Make the actor ``obs -> hidden -> actor_outputs``, twin critics ``concat(obs,
         action) -> hidden -> 1`` with target copies (same topology and values), and an Adam
-        for the actor and one for both critics."""
+        for the actor and one for both critics. ``init`` and ``draw`` say how sparse layers get
+        their values and connections (:func:`minidst.sparsity.init_values`,
+        :func:`minidst.sparsity.random_topology`)."""
         self.rng = rng
         self.topology = topology
         self.obs_dim, self.act_dim = obs_dim, act_dim
@@ -128,15 +134,23 @@ class Agent(ABC):
         self.max_action = np.asarray(max_action, dtype=dtype).reshape(act_dim, 1)
         n_layers = len(hidden) + 1
         densities = densities or NetworkDensities([None] * n_layers, [None] * n_layers)
+        sparse_options = {"init": init, "draw": draw}
         self.actor = MLP.build(
             [obs_dim, *hidden, actor_outputs],
             densities.actor,
             rng,
             output_activation=actor_activation,
             dtype=dtype,
+            **sparse_options,
         )
         self.critics = [
-            MLP.build([obs_dim + act_dim, *hidden, 1], densities.critic, rng, dtype=dtype)
+            MLP.build(
+                [obs_dim + act_dim, *hidden, 1],
+                densities.critic,
+                rng,
+                dtype=dtype,
+                **sparse_options,
+            )
             for _ in range(2)
         ]
         self.critic_targets = [copy.deepcopy(critic) for critic in self.critics]
@@ -236,7 +250,8 @@ class Agent(ABC):
         return (
             self.topology is not None
             and not self.frozen
-            and iteration % self.topology.rewire_every == 2
+            # The code's "== 2", as a remainder also for rewire_every of 1 and 2.
+            and iteration % self.topology.rewire_every == 2 % self.topology.rewire_every
         )
 
     def evolve_topology(self, names: list[str], grow: str | None = None) -> dict[str, float]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from minidst.agent import AgentConfig, TopologySchedule
 from minidst.compiled import ENGINES
 from minidst.sac import SACConfig
-from minidst.sparsity import check_sparsity
+from minidst.sparsity import DRAWS, INIT_RULES, check_sparsity
 from minidst.target import SPARSE_TARGET_RULES
 from minidst.td3 import TD3Config
 from minidst.topology import GROW_RULES, PRUNE_RULES, SCHEDULES
@@ -141,6 +141,22 @@ class TrainConfig:
             type=float,
         ),
     )
+    init: str = field(
+        default=AgentConfig.init,
+        metadata=_help(
+            "sparse weights' init: U(+-1/sqrt(fan-in)) over a unit's stored inputs, or over "
+            "all of them (dense-fan-in, the paper's code)",
+            choices=INIT_RULES,
+        ),
+    )
+    draw: str = field(
+        default=AgentConfig.draw,
+        metadata=_help(
+            "initial topology: exactly round(density x size) connections, or each one with "
+            "probability density (bernoulli, the paper's code)",
+            choices=DRAWS,
+        ),
+    )
     # ---- topology evolution (ds-td3)
     rewire_every: int = field(
         default=TopologySchedule.rewire_every,
@@ -257,6 +273,8 @@ class TrainConfig:
             "grow": GROW_RULES,
             "target_rule": SPARSE_TARGET_RULES,
             "update_engine": ENGINES,
+            "init": INIT_RULES,
+            "draw": DRAWS,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:

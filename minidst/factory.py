@@ -71,6 +71,8 @@ def build_agent(
         "weight_decay": config.weight_decay,
         "gamma": config.gamma,
         "tau": config.tau,
+        "init": config.init,
+        "draw": config.draw,
     }
     if config.family == "sac":
         sac_config = SACConfig(

@@ -176,6 +176,8 @@ class SAC(Agent):
             lr=config.lr,
             weight_decay=config.weight_decay,
             dtype=dtype,
+            init=config.init,
+            draw=config.draw,
         )
         self.target_entropy = (
             -float(act_dim) if config.target_entropy is None else config.target_entropy

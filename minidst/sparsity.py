@@ -164,6 +164,8 @@ def linear_from_csr(indptr: np.ndarray, indices: np.ndarray, n_in: int) -> np.nd
 
 #: Weight initialisation rules (see :func:`init_values`).
 INIT_RULES = ("sparse-fan-in", "dense-fan-in")
+#: Initial topology draws (see :func:`random_topology`).
+DRAWS = ("exact", "bernoulli")
 
 
 def init_values(

@@ -75,6 +75,8 @@ class TD3(Agent):
             lr=config.lr,
             weight_decay=config.weight_decay,
             dtype=dtype,
+            init=config.init,
+            draw=config.draw,
         )
         # TD3 also keeps a target actor (SAC's targets are computed with the online actor).
         self.actor_target = copy.deepcopy(self.actor)
