@@ -83,6 +83,7 @@ def batch_pool(rng: np.random.Generator, batch: int, count: int = 32) -> list[di
             "reward": block(1),
             "next_obs": block(OBS),
             "terminated": np.zeros((1, batch), dtype=np.float32),
+            "horizon": np.ones((1, batch), dtype=np.float32),
         }
         for _ in range(count)
     ]

@@ -292,7 +292,7 @@ class CompiledTD3(CompiledNetworks, TD3):
         self.iteration += 1
         c = self.config
         obs, next_obs = batch["obs"], batch["next_obs"]
-        # ---- td_target: y = r + gamma (1 - terminated) min_i Q'_i(s', smoothed pi'(s'))
+        # ---- td_target: y = r + gamma^h (1 - terminated) min_i Q'_i(s', smoothed pi'(s'))
         noise = self.rng.normal(0.0, c.policy_noise, (self.act_dim, next_obs.shape[1]))
         noise = np.clip(noise, -c.noise_clip, c.noise_clip) * self.max_action
         next_action = np.clip(
@@ -302,7 +302,8 @@ class CompiledTD3(CompiledNetworks, TD3):
         ).astype(next_obs.dtype)
         next_input = np.concatenate([next_obs, next_action], axis=0)
         next_q = np.minimum(*self.critic_target_pair.forward(next_input))
-        target = batch["reward"] + c.gamma * (1.0 - batch["terminated"]) * next_q
+        discount = c.gamma ** batch["horizon"]
+        target = batch["reward"] + discount * (1.0 - batch["terminated"]) * next_q
         metrics = self.compiled_critic_step(batch, target)
         if self.iteration % c.policy_delay == 0:
             # ---- actor_loss: -mean Q_1(s, pi(s)), through critic 1 into the actor
@@ -358,11 +359,12 @@ class CompiledSAC(CompiledNetworks, SAC):
             return super().update(batch)
         self.iteration += 1
         c = self.config
-        # ---- td_target: y = r + gamma (1 - terminated) (min_i Q'_i(s', a') - alpha log pi)
+        # ---- td_target: y = r + gamma^h (1 - terminated) (min_i Q'_i(s', a') - alpha log pi)
         sample = self._sample(batch["next_obs"])
         q1, q2 = self._q_values(self.critic_target_pair, batch["next_obs"], sample["a"])
         soft_value = np.minimum(q1, q2) - self.alpha * sample["logp"]
-        target = batch["reward"] + c.gamma * (1.0 - batch["terminated"]) * soft_value
+        discount = c.gamma ** batch["horizon"]
+        target = batch["reward"] + discount * (1.0 - batch["terminated"]) * soft_value
         metrics = self.compiled_critic_step(batch, target)
         # ---- actor_loss: mean(alpha log pi(a|s) - min_i Q_i(s, a)), a reparameterised
         obs = batch["obs"]

@@ -85,6 +85,12 @@ class TrainConfig:
     tau: float = field(
         default=AgentConfig.tau, metadata=_help("Polyak rate of the target networks")
     )
+    n_step: int = field(
+        default=1,
+        metadata=_help(
+            "TD targets from n rewards, then gamma^n Q' (RLx2); cut short at episode ends"
+        ),
+    )
     # ---- TD3 only
     policy_delay: int = field(
         default=TD3Config.policy_delay, metadata=_help("TD3: critic updates per actor update")
@@ -241,6 +247,7 @@ class TrainConfig:
             "eval_episodes",
             "batch_size",
             "policy_delay",
+            "n_step",
             "rewire_every",
             "log_every",
             "checkpoint_every",

@@ -17,9 +17,12 @@ from minidst import kernels
 
 
 class ReplayBuffer:
-    """Ring buffer of ``(obs, action, reward, next_obs, terminated)``; memory ``O(capacity)``."""
+    """Ring buffer of ``(obs, action, reward, next_obs, terminated, horizon)``; memory
+    ``O(capacity)``. ``horizon`` is the number of rewards summed in ``reward`` (1, or up to
+    ``n`` for :class:`NStepReturns`): the TD target discounts the bootstrap by ``gamma**horizon``.
+    """
 
-    FIELDS = ("obs", "action", "reward", "next_obs", "terminated")
+    FIELDS = ("obs", "action", "reward", "next_obs", "terminated", "horizon")
 
     def __init__(self, obs_dim: int, act_dim: int, capacity: int):
         if capacity <= 0:
@@ -30,13 +33,14 @@ class ReplayBuffer:
         self.reward = np.zeros((capacity, 1), dtype=np.float32)
         self.next_obs = np.zeros((capacity, obs_dim), dtype=np.float32)
         self.terminated = np.zeros((capacity, 1), dtype=np.float32)
+        self.horizon = np.ones((capacity, 1), dtype=np.float32)
         self.position = 0  # where the next transition goes
         self.size = 0  # how many slots hold data
 
     def __len__(self) -> int:
         return self.size
 
-    def add(self, obs, action, reward: float, next_obs, terminated: bool) -> None:
+    def add(self, obs, action, reward: float, next_obs, terminated: bool, horizon: int = 1) -> None:
         """Store one transition (observations are cast to float32 here, once)."""
         i = self.position
         self.obs[i] = obs
@@ -44,6 +48,7 @@ class ReplayBuffer:
         self.reward[i] = reward
         self.next_obs[i] = next_obs
         self.terminated[i] = float(terminated)
+        self.horizon[i] = horizon
         self.position = (i + 1) % self.capacity
         self.size = min(self.size + 1, self.capacity)
 
@@ -72,5 +77,44 @@ class ReplayBuffer:
             )
         size = int(state["size"])
         for name in self.FIELDS:
+            if name == "horizon" and name not in state:
+                self.horizon[:size] = 1  # a checkpoint from before n-step returns: all 1-step
+                continue
             getattr(self, name)[:size] = state[name]
         self.position, self.size = int(state["position"]), size
+
+
+class NStepReturns:
+    """Folds the env's one-step transitions into n-step ones (multi-step TD targets, RLx2).
+
+    For the transition at time ``t`` it emits ``(s_t, a_t, R, s_{t+k}, terminated, k)`` with
+    ``R = sum_{i<k} gamma^i r_{t+i}`` and ``k = n``, or fewer where the episode ends first; the
+    TD target is then ``R + gamma^k (1 - terminated) Q'(s_{t+k})``. With ``n = 1`` it passes
+    transitions through unchanged.
+
+    Pitfalls (easy to overlook): never sum rewards across an episode boundary, so every
+    pending transition is emitted when an episode ends; and a time-limit truncation is not a
+    termination: those transitions still bootstrap, from the last state, with ``gamma^k``.
+    """
+
+    def __init__(self, n: int, gamma: float):
+        if n < 1:
+            raise ValueError(f"n-step returns need n >= 1, got {n}")
+        self.n, self.gamma = n, gamma
+        self.pending: list[list] = []  # [obs, action, discounted reward sum, rewards summed]
+
+    def add(self, obs, action, reward: float, next_obs, terminated: bool, truncated: bool) -> list:
+        """Take one env step; return the n-step transitions it completes (arguments of
+        :meth:`ReplayBuffer.add`)."""
+        self.pending.append([obs, action, 0.0, 0])
+        for item in self.pending:
+            item[2] += self.gamma ** item[3] * float(reward)
+            item[3] += 1
+        done = []
+        if self.pending[0][3] == self.n:
+            first = self.pending.pop(0)
+            done.append((first[0], first[1], first[2], next_obs, terminated, first[3]))
+        if terminated or truncated:
+            done += [(o, a, total, next_obs, terminated, k) for o, a, total, k in self.pending]
+            self.pending = []
+        return done

@@ -216,12 +216,13 @@ class SAC(Agent):
         return [critic.forward(x) for critic in critics]
 
     def td_target(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        """``y = r + gamma * (1 - terminated) * (min_i Q'_i(s', a') - alpha * log pi(a'|s'))``
+        """``y = r + gamma^h (1 - terminated) (min_i Q'_i(s', a') - alpha log pi(a'|s'))``
         with ``a' ~ pi(.|s')`` from the online actor; ``(1, B)``."""
         sample = self.policy(batch["next_obs"])
         q1, q2 = self._critic_values(self.critic_targets, batch["next_obs"], sample["a"])
         soft_value = np.minimum(q1, q2) - self.alpha * sample["logp"]
-        return batch["reward"] + self.config.gamma * (1.0 - batch["terminated"]) * soft_value
+        discount = self.config.gamma ** batch["horizon"]  # h: the rewards an n-step r sums
+        return batch["reward"] + discount * (1.0 - batch["terminated"]) * soft_value
 
     def actor_loss(self, batch: dict[str, np.ndarray], eps: np.ndarray | None = None):
         """``mean(alpha * log pi(a|s) - min_i Q_i(s, a))``, ``a`` reparameterised; backprops

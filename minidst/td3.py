@@ -99,7 +99,8 @@ class TD3(Agent):
 
     # ---- learning ---------------------------------------------------------------------------
     def td_target(self, batch: dict[str, np.ndarray]) -> np.ndarray:
-        """``y = r + gamma * (1 - terminated) * min_i Q'_i(s', clip(pi'(s') + noise))``, ``(1, B)``.
+        """``y = r + gamma^h (1 - terminated) min_i Q'_i(s', clip(pi'(s') + noise))``, ``(1, B)``,
+        with ``h`` the batch's ``horizon``: 1, or the rewards an n-step ``r`` sums.
 
         Target policy smoothing: the noise is ``N(0, policy_noise)`` clipped to ``+-noise_clip``,
         both in units of the action bound, and the smoothed action is clipped to the box.
@@ -113,7 +114,8 @@ class TD3(Agent):
         ).astype(next_obs.dtype)
         next_input = np.concatenate([next_obs, next_action], axis=0)
         next_q = np.minimum(*(target.forward(next_input) for target in self.critic_targets))
-        return batch["reward"] + c.gamma * (1.0 - batch["terminated"]) * next_q
+        discount = c.gamma ** batch["horizon"]
+        return batch["reward"] + discount * (1.0 - batch["terminated"]) * next_q
 
     def actor_loss(self, batch: dict[str, np.ndarray]) -> float:
         """``-mean Q_1(s, pi(s))``; backprops through critic 1 into the actor.

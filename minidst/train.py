@@ -38,7 +38,7 @@ from minidst.envs import env_sizes, make_env, max_episode_steps
 from minidst.factory import build_agent
 from minidst.kernels import warmup
 from minidst.logger import CSVLog, Speedometer, progress_line
-from minidst.replay import ReplayBuffer
+from minidst.replay import NStepReturns, ReplayBuffer
 
 
 def _check_threads(config: TrainConfig) -> TrainConfig:
@@ -108,6 +108,8 @@ class Trainer:
         self.rng = np.random.default_rng(config.seed)
         self.agent = build_agent(config, obs_dim, act_dim, self.max_action, self.rng)
         self.buffer = ReplayBuffer(obs_dim, act_dim, config.buffer_size)
+        # Empty between episodes, where checkpoints are taken: it needs no saving.
+        self.n_step = NStepReturns(config.n_step, config.gamma)
         self.progress: CSVLog  # opened by start() and resume(), once the directory is ready
         self.evaluations: CSVLog
         # Counters (all saved in checkpoints).
@@ -247,8 +249,12 @@ class Trainer:
                 action = self._collect_action(obs)
                 next_obs, reward, terminated, truncated, _ = self.env.step(action)
                 # Store `terminated`, not `terminated or truncated`: a time-limit cut still
-                # bootstraps from next_obs (easy to overlook).
-                self.buffer.add(obs, action, reward, next_obs, terminated)
+                # bootstraps from next_obs (easy to overlook). With --n-step N, transitions
+                # leave the n-step window once N rewards are in, or when the episode ends.
+                for transition in self.n_step.add(
+                    obs, action, reward, next_obs, terminated, truncated
+                ):
+                    self.buffer.add(*transition)
                 obs = next_obs
                 episode_return += float(reward)
                 episode_length += 1

@@ -55,6 +55,7 @@ def make_batch(rng, batch=8, dtype=np.float64) -> dict:
         "reward": rng.standard_normal((1, batch)).astype(dtype),
         "next_obs": rng.standard_normal((OBS, batch)).astype(dtype),
         "terminated": (rng.random((1, batch)) < 0.3).astype(dtype),
+        "horizon": np.ones((1, batch), dtype=dtype),
     }
 
 

@@ -2,7 +2,8 @@
 of TD3, SAC or their dynamic sparse variants that still trains, still passes the gradient checks,
 and would otherwise go unnoticed (a TD target from the online networks, targets that never
 move, a network that is never rewired, targets averaged before rewiring, a wrong SAC actor loss,
-evaluation on the training seed, a rewiring period that never fires)."""
+evaluation on the training seed, a rewiring period that never fires), and the n-step returns
+checked by hand."""
 
 import copy
 
@@ -13,6 +14,7 @@ from conftest import ACT, MAX_ACTION, make_agent, make_batch
 from minidst.config import TrainConfig
 from minidst.factory import build_agent
 from minidst.layers import SparseLinear
+from minidst.replay import NStepReturns
 from minidst.sparsity import linear_from_csr
 from minidst.target import soft_update
 from minidst.train import Trainer
@@ -185,3 +187,53 @@ def test_init_and_draw_options_reach_the_layers(init):
     counts = [layer.nnz for layer in sparse_layers(agent).values()]
     exact_counts = [layer.nnz for layer in sparse_layers(exact).values()]
     assert counts != exact_counts  # a Bernoulli draw's count is random, the exact one is not
+
+
+def test_n_step_returns_by_hand():
+    """n = 3, gamma = 0.9: rewards are summed within an episode only; a time limit still
+    bootstraps (from the last state, with gamma^k), a termination does not."""
+    n_step = NStepReturns(3, 0.9)
+    out = []
+    for t, reward in enumerate([1.0, 2.0, 3.0, 4.0]):  # cut by the time limit after 4 steps
+        out += n_step.add(f"s{t}", f"a{t}", reward, f"s{t + 1}", False, t == 3)
+    assert [(o, next_o, round(total, 9), terminated, k) for o, _, total, next_o, terminated, k
+            in out] == [
+        ("s0", "s3", 1 + 0.9 * 2 + 0.81 * 3, False, 3),
+        ("s1", "s4", 2 + 0.9 * 3 + 0.81 * 4, False, 3),
+        ("s2", "s4", 3 + 0.9 * 4, False, 2),
+        ("s3", "s4", 4.0, False, 1),
+    ]  # fmt: skip
+    out = []
+    for t, reward in enumerate([1.0, 1.0]):  # the next episode terminates after 2 steps
+        out += n_step.add(f"u{t}", f"b{t}", reward, f"u{t + 1}", t == 1, False)
+    assert [(o, next_o, total, terminated, k) for o, _, total, next_o, terminated, k in out] == [
+        ("u0", "u2", 1.9, True, 2),
+        ("u1", "u2", 1.0, True, 1),
+    ]
+    assert NStepReturns(1, 0.9).add("s", "a", 5.0, "s'", False, False) == [
+        ("s", "a", 5.0, "s'", False, 1)
+    ]
+
+
+@pytest.mark.parametrize("algo", ["td3", "sac"])
+def test_an_n_step_target_discounts_its_bootstrap_by_gamma_to_the_n(algo, rng):
+    batch = make_batch(rng)
+    agent = make_agent(algo)
+    one_step = copy.deepcopy(agent).td_target(batch)  # same generator state, same noise
+    batch["horizon"][:] = 3
+    three_step = agent.td_target(batch)
+    bootstrap = (one_step - batch["reward"]) / 0.99  # (1 - terminated) * next value
+    np.testing.assert_allclose(three_step, batch["reward"] + 0.99**3 * bootstrap)
+
+
+def test_a_trainer_stores_n_step_transitions(tmp_path):
+    config = TrainConfig(
+        algo="td3", env="Pendulum-v1", hidden=(16, 16), steps=400, start_steps=400,
+        eval_every=400, eval_episodes=1, buffer_size=500, n_step=3,
+    )  # fmt: skip
+    trainer = Trainer.start(config, tmp_path / "run", out=None)
+    trainer.run()
+    horizons = trainer.buffer.horizon[: len(trainer.buffer), 0]
+    # Pendulum's 200-step episodes end by the time limit: the last two of each are cut short.
+    assert len(trainer.buffer) == 400 and list(horizons[197:200]) == [3, 2, 1]
+    assert np.all(horizons[:197] == 3) and not trainer.n_step.pending
