@@ -21,6 +21,12 @@
 # First, a fair fight. minidst's kernels run on one core by default, so we ask BLAS to use one
 # thread too. The setting must be made before NumPy is imported (in a notebook: restart the kernel
 # first), which is why this cell comes before the imports.
+#
+# Fair also means dense at its best. Some machines set `OPENBLAS_CORETYPE` (and
+# `OPENBLAS_L2_SIZE`), which pins OpenBLAS to an older kernel, e.g. AVX2 on an AVX-512 CPU: dense
+# products then run about half as fast, and every sparse/dense ratio below would flatter the sparse
+# side. Start the chapter without them (`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python
+# chapters/03_making_it_fast.py`); the cell warns if they are set.
 
 # %%
 import os
@@ -28,6 +34,11 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+if os.environ.get("OPENBLAS_CORETYPE"):
+    print(
+        f"note: OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']} pins BLAS to an older kernel: "
+        "dense runs below its best here, so sparse looks better than it is"
+    )
 
 # %%
 import inspect
@@ -222,7 +233,7 @@ for name, (fn, flops) in first_look.items():
 # multiply-add comes with a load and a store of `z[j]`. Handling 8 stored weights per pass loads
 # and stores the row once per 8 multiply-adds, and the 8 independent input rows keep the CPU's
 # vector units busy. The table above shows what that is worth on your machine (on this project's
-# machine: about 26 GFLOP/s for `spmm_simple` against 48 for `kernels.spmm`).
+# machine: about 27 GFLOP/s for `spmm_simple` against 49 for `kernels.spmm`).
 #
 # The second ingredient is a compiler flag. Both minidst kernels are compiled with
 # `fastmath={"reassoc", "contract"}`:
@@ -346,16 +357,18 @@ print("saved", path)
 #
 # * **Throughput.** The sparse kernels run at a roughly constant rate, whatever the density:
 #   their work is proportional to `nnz`, so their time is too. Dense BLAS runs at a higher rate,
-#   typically two to three times that of the sparse kernels, because it can reuse every value it
-#   loads many times from registers and cache, while a sparse kernel must follow `indices` to
-#   scattered rows. On this project's machine: dense about 95-120 GFLOP/s, the sparse kernels about
-#   40-65.
+#   about four times that of the sparse kernels, because it can reuse every value it loads many
+#   times from registers and cache, while a sparse kernel must follow `indices` to scattered rows
+#   and load a row of `X` for every multiply-add. On this project's machine (AVX-512, OpenBLAS on
+#   its best kernel, batch 256): dense about 230 GFLOP/s, the sparse kernels 45-56 (32 at density
+#   0.02, where each row holds too few weights to fill the 8-wide passes).
 # * **Time.** Sparse time falls in proportion to the density; dense time does not move. The
-#   crossing point is where the density equals the ratio of the two rates, around density
-#   0.3-0.5. At the paper's hidden-layer density of 0.5, sparse compute is about break-even with
-#   dense; at 90% sparsity and beyond it wins clearly, as the FLOP count says it should.
-# * **The strict-order SDDMM** is the cost of forbidding reassociation: roughly an order of
-#   magnitude slower than `kernels.sddmm` for the same arithmetic.
+#   crossing point is where the density equals the ratio of the two rates: around density 0.2
+#   here. At the paper's hidden-layer density of 0.5, sparse compute takes about twice as long
+#   as dense; at density 0.1 about half; only from ~95% sparsity does it approach what the FLOP
+#   count promises.
+# * **The strict-order SDDMM** is the cost of forbidding reassociation: about ten times slower
+#   than `kernels.sddmm` for the same arithmetic (5.5 against 50 GFLOP/s here).
 
 # %% [markdown]
 # ## Threads: the parallel variants are bitwise identical
@@ -454,10 +467,11 @@ print(
 #   the innermost loop vectorises.
 # * Handling 8 stored weights per pass over the output row cuts loads and stores of the output
 #   eightfold. `fastmath={"reassoc", "contract"}` allows fused multiply-adds and vectorised dot
-#   products; without `reassoc` the weight gradient runs several times slower.
+#   products; without `reassoc` the weight gradient runs about ten times slower.
 # * Never `fastmath=True`: its `nnan`/`ninf` flags delete NaN checks.
-# * Sparse kernels run at a roughly constant rate, below dense BLAS's; their time falls with the
-#   density. At density 0.5 sparse is about break-even, at density 0.1 or below it wins clearly.
+# * Sparse kernels run at a roughly constant rate, about a quarter of dense BLAS's on its best
+#   kernel; their time falls with the density. At density 0.5 sparse takes about twice dense's
+#   time, the two cross near density 0.2, and at density 0.1 sparse takes about half.
 # * The parallel variants are bitwise identical to the serial ones and only pay off for wide layers.
 #   Timings differ from machine to machine: measure on yours.
 
@@ -476,5 +490,6 @@ print(
 #    TD3 batch). How do the crossing density and the kernels' GFLOP/s change? Then time
 #    `kernels.spmm_parallel` against `kernels.spmm` at 1024 wide.
 # 5. Time a whole training step of one layer, `layer.forward(X)` then `layer.backward(dZ)`, for a
-#    `SparseLinear` at the paper's densities (0.5 and 0.156) and for a `DenseLinear`. Is the ratio
+#    `SparseLinear` at the paper's densities (0.439 and 0.332 for the first layers of actor and
+#    critics, 0.5 for the hidden layers; chapter 1) and for a `DenseLinear`. Is the ratio
 #    what the three products measured above predict?
