@@ -393,8 +393,9 @@ print(
 # 3. Redo the memory comparison for float64 values with int32 indices, and for float32 values with
 #    int64 indices (SciPy's choice for very large matrices). Where is the break-even density in each
 #    case? What happens to the `indptr` term for a very tall, very sparse matrix?
-# 4. For a 376 -> 256 layer (Humanoid's first layer), find the Erdős–Rényi densities for the
-#    paper's lambda = 61 and for lambda = 7. Plot density against lambda for the shapes 17 -> 256,
-#    376 -> 256 and 256 -> 256. At what lambda does each become fully dense?
-# 5. Redo the HalfCheetah count for Humanoid (376 observations, 17 actions, lambda_1 = 61). What
+# 4. For a 348 -> 256 layer (Humanoid-v5's first layer; gym's v3, the paper's, had 376 inputs),
+#    find the Erdős–Rényi densities for the paper's lambda = 61 and for lambda = 7. Plot density
+#    against lambda for the shapes 17 -> 256, 348 -> 256 and 256 -> 256. At what lambda does each
+#    become fully dense?
+# 5. Redo the HalfCheetah count for Humanoid-v5 (348 observations, 17 actions, lambda_1 = 61). What
 #    overall sparsity do the paper's settings give there?

@@ -448,7 +448,11 @@ for name, h in results.items():
 #    the dynamic student discover the teacher's wiring? Measure how many of the first layer's
 #    connections land on inputs the teacher actually uses.
 # 5. Skip the optimizer remap by passing `None` as the optimizer to `evolve_layer` while training
-#    with Adam. Nothing crashes: the connection count is constant, so the shapes in `Adam.m` still
-#    match. Explain what goes wrong instead, and measure its effect on the loss. Then write a
-#    version that remaps correctly but does *not* reset the moments of regrown connections (the
-#    paper's code keeps a dense Adam whose moments are never reset). Does it change the result?
+#    with Adam. The next `optimizer.step()` raises: the layer's `topology_version` moved, so Adam
+#    knows its moments no longer line up. The count is unchanged, so the shapes of `Adam.m` would
+#    still fit: explain what would go wrong without the guard (whose moments would each weight
+#    get?). Then write `remap_keeping_moments(optimizer, layer, source)`, a remap that also gives
+#    each regrown connection the moments of the connection that used to be at the same slot of
+#    `data` rather than zeros, and measure its effect on the loss. (The paper's code runs a dense
+#    Adam on masked weights, whose moments at a regrown position follow the dense gradient there:
+#    yet another choice. Which one does the loss prefer?)
