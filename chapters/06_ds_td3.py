@@ -353,9 +353,10 @@ for key, fractions in frozen_overlap.items():
 # cannot catch up before the online layer is rewired again: during training the gap left by one
 # update is still partly open at the next, and the gaps add up, as the left panel shows. The
 # target then runs on a topology that differs from the online one by a few percent of its
-# connections. That is harmless for the TD target, because the connections involved are the
-# weakest on both sides, but it is worth knowing when you read "the target follows the online
-# network". And a connection whose online weight stays at or very near 0 (an input that is never
+# connections (in this chapter's quick mode, about a tenth after three rewirings). The
+# connections involved are the weakest on both sides, yet how much the gap moves the TD target
+# is a question to measure, not to assume (exercise 6); it is worth knowing when you read "the
+# target follows the online network". And a connection whose online weight stays at or very near 0 (an input that is never
 # active, say) may not get in at all: `tau * theta` is then too small to beat anything.
 #
 # The alternative rule `"copy"` (RLx2, Tan et al. 2023) gives the target the online topology at
@@ -472,3 +473,7 @@ assert f"{dense_per_iteration * total_steps:.2e}" == "1.07e+14"
 #    What would go wrong if `rewire_every` were shorter than that?
 # 5. `TD3.flops_per_iteration` counts the target networks; the paper does not. Over a 1M-step run,
 #    by how much does counting them raise the dense total? Does it change the DS-TD3 / TD3 ratio?
+# 6. Measure what the lag costs the TD target: after a topology update, compute the targets `y`
+#    of one batch with the agent's lagging targets, and again with copies brought onto the online
+#    topology by `soft_update(..., rule="copy")`. How large is the difference, relative to the
+#    spread of `y`, and how does it shrink over the next few hundred Polyak steps?
