@@ -352,8 +352,8 @@ for key, fractions in frozen_overlap.items():
 # than the number of Polyak steps between two topology updates (printed above), then a target
 # cannot catch up before the online layer is rewired again: during training the gap left by one
 # update is still partly open at the next, and the gaps add up, as the left panel shows. The
-# target then runs on a topology that differs from the online one by a few percent of its
-# connections (in this chapter's quick mode, about a tenth after three rewirings). The
+# target then runs on a topology that differs from the online one by a few percent or more of its
+# connections (the tables above give the fraction for this run). The
 # connections involved are the weakest on both sides, yet how much the gap moves the TD target
 # is a question to measure, not to assume (exercise 6); it is worth knowing when you read "the
 # target follows the online network". And a connection whose online weight stays at or very near 0 (an input that is never
