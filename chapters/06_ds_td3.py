@@ -38,14 +38,14 @@ matplotlib.use("Agg")  # write PNG files, never open a window
 import matplotlib.pyplot as plt
 import numpy as np
 
-from minidst import count_parameters, forward_flops, soft_update, warmup
+from minidst import count_parameters, soft_update, warmup
 from minidst.config import TrainConfig
 from minidst.envs import env_sizes, make_env, paper_lambdas
 from minidst.factory import build_agent
 from minidst.flops import layer_table
 from minidst.layers import DenseLinear, SparseLinear
 from minidst.replay import ReplayBuffer
-from minidst.sparsity import erdos_renyi_density, linear_from_csr
+from minidst.sparsity import erdos_renyi_density
 
 QUICK = os.environ.get("MINIDST_QUICK") == "1"
 OUT = Path(os.environ.get("MINIDST_OUT", "runs/chapters"))
@@ -81,16 +81,9 @@ print(agent.topology)
 
 
 # %%
-def named_layers(td3):
-    """(name, layer) for every layer of actor, critic 1 and critic 2: what the paper counts."""
-    return [
-        (f"{name}.L{i + 1}", layer)
-        for name, (net, _) in td3.online_networks().items()
-        for i, layer in enumerate(net.layers)
-    ]
 
 
-print(layer_table(named_layers(agent)))
+print(layer_table(agent.named_layers()))
 
 # %% [markdown]
 # Now the check against the paper. The density of a layer is
@@ -121,7 +114,7 @@ for layer_name, (paper, formula) in paper_densities.items():
 # not counted), 214,784 dense weights become about 106k, a sparsity of 51%.
 
 # %%
-counts = count_parameters(layer for _, layer in named_layers(agent))
+counts = count_parameters(layer for _, layer in agent.named_layers())
 sparsity = 1 - counts["weights"] / counts["dense_weights"]
 print(f"dense weights {counts['dense_weights']:,}, stored {counts['weights']:,}")
 print(f"sparsity over actor + critics: {sparsity:.1%} (library: {stats['topology/sparsity']:.1%})")
@@ -200,11 +193,6 @@ initial_nnz = {
 }
 
 
-def positions(layer):
-    """The linear positions (row * n_in + col) of a sparse layer's stored connections."""
-    return linear_from_csr(layer.weight.indptr, layer.weight.indices, layer.in_features)
-
-
 def online_and_target(td3, name, i):
     networks = td3.all_networks()
     return networks[name].layers[i], networks[target_of[name]].layers[i]
@@ -213,7 +201,7 @@ def online_and_target(td3, name, i):
 def fraction_in_target(td3, name, i):
     """Fraction of the online layer's connections that its target also holds."""
     online, target = online_and_target(td3, name, i)
-    return float(np.isin(positions(online), positions(target), assume_unique=True).mean())
+    return float(np.isin(online.positions(), target.positions(), assume_unique=True).mean())
 
 
 print(initial_nnz)
@@ -293,10 +281,10 @@ frozen_overlap = {key: [] for key in sparse_layers}
 for key, (name, i) in sparse_layers.items():
     online, target = online_and_target(agent, name, i)
     target = copy.deepcopy(target)  # leave the agent's own target as it is
-    online_positions = positions(online)
+    online_positions = online.positions()
     for step in range(polyak_steps + 1):
         if step % record_every == 0:
-            held = np.isin(online_positions, positions(target), assume_unique=True).mean()
+            held = np.isin(online_positions, target.positions(), assume_unique=True).mean()
             frozen_overlap[key].append(float(held))
         soft_update(target, online, agent.config.tau, rule="topk")
         assert target.nnz == online.nnz
@@ -356,8 +344,9 @@ for key, fractions in frozen_overlap.items():
 # connections (the tables above give the fraction for this run). The
 # connections involved are the weakest on both sides, yet how much the gap moves the TD target
 # is a question to measure, not to assume (exercise 6); it is worth knowing when you read "the
-# target follows the online network". And a connection whose online weight stays at or very near 0 (an input that is never
-# active, say) may not get in at all: `tau * theta` is then too small to beat anything.
+# target follows the online network". And a connection whose online weight stays at or very near
+# 0 (an input that is never active, say) may not get in at all: `tau * theta` is then too small to
+# beat anything.
 #
 # The alternative rule `"copy"` (RLx2, Tan et al. 2023) gives the target the online topology at
 # once, starting new entries at `tau * theta`. Either way the target keeps exactly `k` entries.
@@ -380,13 +369,6 @@ for key, fractions in frozen_overlap.items():
 
 
 # %%
-def paper_flops_per_iteration(td3, batch_size):
-    """The paper's convention: training passes of actor and critics only, no targets."""
-    critics = sum(forward_flops(critic.layers) for critic in td3.critics)
-    actor = forward_flops(td3.actor.layers)
-    return batch_size * (3 * critics + 3 * actor / td3.config.policy_delay)
-
-
 batch_size = ds_config.batch_size
 dense_agent = build_agent(
     TrainConfig(algo="td3", env="HalfCheetah-v5"), obs_dim, act_dim, max_action, rng
@@ -394,11 +376,12 @@ dense_agent = build_agent(
 ds_agent = build_agent(ds_config, obs_dim, act_dim, max_action, rng)
 print(f"per training iteration, batch {batch_size}:")
 print(f"{'':24s}{'dense TD3':>12}{'DS-TD3':>12}{'ratio':>8}")
-for label, count in [
-    ("paper's convention", paper_flops_per_iteration),
-    ("TD3.flops_per_iteration", lambda td3, b: td3.flops_per_iteration(b)),
+for label, method in [
+    ("paper's convention", "paper_flops_per_iteration"),
+    ("TD3.flops_per_iteration", "flops_per_iteration"),
 ]:
-    dense, sparse = count(dense_agent, batch_size), count(ds_agent, batch_size)
+    dense = getattr(dense_agent, method)(batch_size)
+    sparse = getattr(ds_agent, method)(batch_size)
     print(f"{label:24s}{dense:>12.3e}{sparse:>12.3e}{sparse / dense:>8.3f}")
     assert 0.45 < sparse / dense < 0.55
 
@@ -416,7 +399,7 @@ for label, count in [
 
 # %%
 start_steps, total_steps = ds_config.start_steps, ds_config.steps
-dense_per_iteration = paper_flops_per_iteration(dense_agent, batch_size)
+dense_per_iteration = dense_agent.paper_flops_per_iteration(batch_size)
 for label, iterations_counted in [
     (
         f"{total_steps - start_steps:,} iterations (after the start steps)",
@@ -425,7 +408,7 @@ for label, iterations_counted in [
     (f"{total_steps:,} iterations (one per environment step)", total_steps),
 ]:
     print(f"dense TD3, {label}: {dense_per_iteration * iterations_counted:.3e} FLOPs")
-ds_per_iteration = paper_flops_per_iteration(ds_agent, batch_size)
+ds_per_iteration = ds_agent.paper_flops_per_iteration(batch_size)
 print(f"DS-TD3, {total_steps:,} iterations: {ds_per_iteration * total_steps:.3e} FLOPs")
 assert f"{dense_per_iteration * total_steps:.2e}" == "1.07e+14"
 

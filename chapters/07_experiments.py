@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minidst import count_parameters, warmup
+from minidst import count_parameters, rundir, warmup
 from minidst.cli import main as minidst_command
 from minidst.config import ALGORITHMS, TrainConfig
 from minidst.plot import plot_runs, read_run
@@ -144,11 +144,6 @@ assert np.array_equal(
 
 
 # %%
-def last_progress_row(run_dir):
-    with open(run_dir / "progress.csv", newline="") as file:
-        return list(csv.DictReader(file))[-1]
-
-
 def online_weights(agent):
     layers = [layer for net, _ in agent.online_networks().values() for layer in net.layers]
     return count_parameters(layers)
@@ -165,7 +160,7 @@ for algo, trainer in trainers.items():
     agent = trainer.agent
     counts = online_weights(agent)
     flops = agent.flops_per_iteration(configs[algo].batch_size)
-    row = last_progress_row(run_dirs[algo])
+    row = rundir.last_progress_row(run_dirs[algo])
     topology = agent.topology
     rewirings = (
         sum(1 for i in range(1, agent.iteration + 1) if i % topology.rewire_every == 2)
@@ -268,7 +263,7 @@ assert minidst_command(["plot", *map(str, run_dirs.values()), "--out", str(cli_p
 
 # %%
 for algo, run_dir in run_dirs.items():
-    rate = float(last_progress_row(run_dir)["time/steps_per_s"])
+    rate = float(rundir.last_progress_row(run_dir)["time/steps_per_s"])
     hours = 1_000_000 / rate / 3600
     print(
         f"{algo:11s} {rate:6.0f} steps/s in the last logged stretch -> {hours:.1f} h for 1M steps"

@@ -31,7 +31,6 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 # %%
 import copy
-import csv
 import math
 import sys
 import time
@@ -44,7 +43,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import norm
 
-from minidst import count_parameters, warmup
+from minidst import count_parameters, rundir, warmup
 from minidst.agent import NetworkDensities
 from minidst.config import TrainConfig
 from minidst.envs import env_sizes, make_env, paper_lambdas
@@ -63,7 +62,7 @@ from minidst.sac import (
     squashed_gaussian,
     squashed_gaussian_backward,
 )
-from minidst.sparsity import erdos_renyi_density, linear_from_csr
+from minidst.sparsity import erdos_renyi_density
 from minidst.train import Trainer
 
 QUICK = os.environ.get("MINIDST_QUICK") == "1"
@@ -538,16 +537,7 @@ cheetah_agents = {
 }
 
 
-def named_layers(sac):
-    """(name, layer) for every layer of actor, critic 1 and critic 2: what the paper counts."""
-    return [
-        (f"{name}.L{i + 1}", layer)
-        for name, (net, _) in sac.online_networks().items()
-        for i, layer in enumerate(net.layers)
-    ]
-
-
-print(layer_table(named_layers(cheetah_agents["ds-sac"])))
+print(layer_table(cheetah_agents["ds-sac"].named_layers()))
 
 # %% [markdown]
 # The stored densities follow the Erdős–Rényi formula `lambda * (n_in + n_out) / (n_in * n_out)`
@@ -585,7 +575,7 @@ batch_256 = ds_config.batch_size
 dense_flops = cheetah_agents["sac"].flops_per_iteration(batch_256)
 print(f"{'algo':<12}{'weights':>10}{'dense':>10}{'sparsity':>10}{'FLOPs/iter':>12}{'vs sac':>8}")
 for algo, sac_agent in cheetah_agents.items():
-    counts = count_parameters(layer for _, layer in named_layers(sac_agent))
+    counts = count_parameters(layer for _, layer in sac_agent.named_layers())
     flops = sac_agent.flops_per_iteration(batch_256)
     print(
         f"{algo:<12}{counts['weights']:>10,}{counts['dense_weights']:>10,}"
@@ -645,16 +635,11 @@ initial_nnz = {
 print(initial_nnz)
 
 
-def positions(layer):
-    """The linear positions (row * n_in + col) of a sparse layer's stored connections."""
-    return linear_from_csr(layer.weight.indptr, layer.weight.indices, layer.in_features)
-
-
 def held_by_target(sac, critic_index, layer_index):
     """Fraction of an online critic layer's connections that its target also holds."""
     online = sac.critics[critic_index].layers[layer_index]
     target = sac.critic_targets[critic_index].layers[layer_index]
-    return float(np.isin(positions(online), positions(target), assume_unique=True).mean())
+    return float(np.isin(online.positions(), target.positions(), assume_unique=True).mean())
 
 
 def same_layer(a, b):
@@ -788,17 +773,12 @@ for algo, run_dir in run_dirs.items():
 
 
 # %%
-def last_progress_row(run_dir):
-    with open(run_dir / "progress.csv", newline="") as file:
-        return list(csv.DictReader(file))[-1]
-
-
 print(f"{'algo':<8}{'weights':>9}{'sparsity':>10}{'FLOPs/iter':>12}{'vs sac':>8}{'steps/s':>9}")
 sac_flops = trainers["sac"].agent.flops_per_iteration(configs["sac"].batch_size)
 for algo, trainer in trainers.items():
-    counts = count_parameters(layer for _, layer in named_layers(trainer.agent))
+    counts = count_parameters(layer for _, layer in trainer.agent.named_layers())
     flops = trainer.agent.flops_per_iteration(configs[algo].batch_size)
-    rate = float(last_progress_row(run_dirs[algo])["time/steps_per_s"])
+    rate = float(rundir.last_progress_row(run_dirs[algo])["time/steps_per_s"])
     print(
         f"{algo:<8}{counts['weights']:>9,}{1 - counts['weights'] / counts['dense_weights']:>10.1%}"
         f"{flops:>12.3e}{flops / sac_flops:>8.2f}{rate:>9.0f}"

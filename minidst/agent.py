@@ -206,6 +206,15 @@ class Agent(ABC):
             "critic2": (self.critics[1], self.critic_optimizer),
         }
 
+    def named_layers(self) -> list[tuple[str, object]]:
+        """``("actor.L1", layer)``, ... for every layer of the online networks: the weights the
+        paper counts (targets excluded)."""
+        return [
+            (f"{name}.L{i + 1}", layer)
+            for name, (net, _) in self.online_networks().items()
+            for i, layer in enumerate(net.layers)
+        ]
+
     def target_networks(self) -> dict[str, MLP]:
         """The target networks by name: ``<online name>_target``."""
         targets = {"actor_target": self.actor_target} if self.actor_target is not None else {}

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from minidst import kernels
-from minidst.sparsity import check_density, init_values, random_topology
+from minidst.sparsity import check_density, init_values, linear_from_csr, random_topology
 
 DTYPES = (np.float32, np.float64)
 
@@ -259,6 +259,12 @@ class SparseLinear(_Linear):
     def nnz(self) -> int:
         """Number of stored connections."""
         return int(self.weight.nnz)
+
+    def positions(self) -> np.ndarray:
+        """The stored connections as sorted row-major positions ``row * in_features + col``
+        ``(nnz,)`` int64: one number per connection, easy to compare across layers."""
+        W = self.weight
+        return linear_from_csr(W.indptr, W.indices, self.in_features)
 
     @property
     def density(self) -> float:

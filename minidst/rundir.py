@@ -117,6 +117,14 @@ def evaluations_log(run_dir: str | Path) -> CSVLog:
     return CSVLog(Path(run_dir) / EVALUATIONS)
 
 
+def last_progress_row(run_dir: str | Path) -> dict[str, str]:
+    """The last row of ``progress.csv`` (column -> text); a one-line ValueError if none."""
+    rows = progress_log(run_dir).rows
+    if not rows:
+        raise ValueError(f"{Path(run_dir) / PROGRESS} has no rows yet")
+    return rows[-1]
+
+
 def read_evaluations(run_dir: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """``(steps (n,), mean returns (n,))`` of a run's evaluations so far."""
     log = evaluations_log(run_dir)

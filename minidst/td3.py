@@ -166,3 +166,11 @@ class TD3(Agent):
             self.critics[0].layers
         )
         return batch_size * (critic_step + actor_step / self.config.policy_delay)
+
+    def paper_flops_per_iteration(self, batch_size: int) -> float:
+        """FLOPs of one iteration as the paper counts them: the training passes (3x forward) of
+        both critics every iteration and of the actor every ``policy_delay``; no target networks
+        and no pass through critic 1 in the actor loss (compare :meth:`flops_per_iteration`)."""
+        critics = sum(forward_flops(critic.layers) for critic in self.critics)
+        actor = forward_flops(self.actor.layers)
+        return batch_size * (3 * critics + 3 * actor / self.config.policy_delay)

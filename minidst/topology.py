@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from minidst.layers import SparseLinear
-from minidst.sparsity import csr_from_linear, linear_from_csr
+from minidst.sparsity import csr_from_linear
 
 #: Drop-fraction schedules (see :func:`drop_fraction`).
 SCHEDULES = ("constant", "cosine")
@@ -182,7 +182,7 @@ def evolve_layer(
     n_total = layer.out_features * layer.in_features
     keep = PRUNE_RULES[prune](W.data, fraction)
     n_pruned = int(len(keep) - keep.sum())
-    positions = linear_from_csr(W.indptr, W.indices, layer.in_features)
+    positions = layer.positions()
     survivors = positions[keep]  # still sorted
     if grow == "random":
         grown = grow_random(survivors, n_total, n_pruned, rng)

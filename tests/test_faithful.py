@@ -15,7 +15,6 @@ from minidst.config import TrainConfig
 from minidst.factory import build_agent
 from minidst.layers import SparseLinear
 from minidst.replay import NStepReturns
-from minidst.sparsity import linear_from_csr
 from minidst.target import soft_update
 from minidst.train import Trainer
 
@@ -27,10 +26,6 @@ def perturb(*networks, rng):
     for net in networks:
         for param in net.parameters():
             param += 0.3 * rng.standard_normal(param.shape)
-
-
-def positions(layer):
-    return linear_from_csr(layer.weight.indptr, layer.weight.indices, layer.in_features)
 
 
 def sparse_layers(agent):
@@ -97,11 +92,11 @@ def test_every_target_network_follows_by_polyak_averaging(algo, engine, rng):
 def test_rewiring_moves_every_sparse_layer_of_every_network(algo, engine, rng):
     agent = make_agent(algo, sparse=True, evolve=True, engine=engine)  # rewires at iteration 2
     agent.update(make_batch(rng))
-    before = {name: positions(layer) for name, layer in sparse_layers(agent).items()}
+    before = {name: layer.positions() for name, layer in sparse_layers(agent).items()}
     agent.update(make_batch(rng))
     for name, layer in sparse_layers(agent).items():
-        assert len(positions(layer)) == len(before[name]), name
-        assert not np.array_equal(positions(layer), before[name]), f"{name} was not rewired"
+        assert len(layer.positions()) == len(before[name]), name
+        assert not np.array_equal(layer.positions(), before[name]), f"{name} was not rewired"
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -118,7 +113,7 @@ def test_targets_average_the_networks_after_their_rewiring(engine, rng):
         soft_update(old, online[name.removesuffix("_target")], 0.005, "topk")
         for expected, got in zip(old.layers, agent.target_networks()[name].layers):
             if isinstance(got, SparseLinear):
-                assert np.array_equal(positions(got), positions(expected)), name
+                assert np.array_equal(got.positions(), expected.positions()), name
             np.testing.assert_allclose(got.parameters()[0], expected.parameters()[0], err_msg=name)
 
 

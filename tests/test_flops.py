@@ -33,3 +33,14 @@ def test_layer_table_totals(rng):
     total = table.splitlines()[-1].split()
     assert total[0] == "total" and int(total[2]) == 100 + 40 and int(total[3]) == 240
     assert float(total[1]) == np.round(140 / 240, 3)
+
+
+def test_paper_flops_count_the_training_passes_of_actor_and_critics_only():
+    from conftest import make_agent
+
+    agent = make_agent("td3", sparse=True)
+    critics = sum(2 * layer.nnz for critic in agent.critics for layer in critic.layers)
+    actor = sum(2 * layer.nnz for layer in agent.actor.layers)
+    assert agent.paper_flops_per_iteration(100) == 100 * (3 * critics + 3 * actor / 2)
+    names = [name for name, _ in agent.named_layers()]
+    assert names == [f"{net}.L{i}" for net in ("actor", "critic1", "critic2") for i in (1, 2, 3)]

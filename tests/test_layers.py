@@ -214,3 +214,9 @@ def test_topology_version_moves_only_when_connections_do(rng):
     soft_update(target, layer, 0.5, rule="copy")  # the target takes the new pattern
     assert target.topology_version == target_version + 1
     assert DenseLinear(3, 2, rng).topology_version == 0
+
+
+def test_positions_are_the_sorted_row_major_indices_of_stored_connections(rng):
+    layer = SparseLinear(7, 5, 0.4, rng, np.float64)
+    rows, cols = np.nonzero(layer.weight.toarray() != 0)  # init draws no exact zeros
+    np.testing.assert_array_equal(layer.positions(), rows * 7 + cols)

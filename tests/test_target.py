@@ -6,11 +6,6 @@ import numpy as np
 import pytest
 
 from minidst import MLP, Adam, DenseLinear, SparseLinear, evolve_layer, soft_update
-from minidst.sparsity import linear_from_csr
-
-
-def positions(layer):
-    return linear_from_csr(layer.weight.indptr, layer.weight.indices, layer.in_features)
 
 
 def dense_view(layer):
@@ -44,7 +39,7 @@ def rewired_pair(rng, rounds=3):
         online.backward(rng.standard_normal((12, 4)))
         optimizer.step()
         evolve_layer(online, optimizer, 0.3, rng)
-    assert not np.array_equal(positions(online), positions(target))
+    assert not np.array_equal(online.positions(), target.positions())
     return online, target
 
 
@@ -52,10 +47,10 @@ def test_topk_keeps_the_k_largest_of_the_averaged_union(rng):
     online, target = rewired_pair(rng)
     tau = 0.2
     averaged = tau * online.weight.toarray() + (1 - tau) * target.weight.toarray()
-    union = np.union1d(positions(online), positions(target))
+    union = np.union1d(online.positions(), target.positions())
     soft_update(target, online, tau, "topk")
     assert target.nnz == online.nnz and target.weight.has_canonical_format
-    kept = positions(target)
+    kept = target.positions()
     assert np.isin(kept, union).all()
     flat = averaged.ravel()
     dropped = np.setdiff1d(union, kept)
@@ -71,11 +66,11 @@ def test_topk_keeps_a_lagging_target_pattern_in_place(rng):
     target = copy.deepcopy(online)
     optimizer = Adam([online])
     evolve_layer(online, optimizer, 0.3, rng)
-    old_positions, old_indices = positions(target), target.weight.indices
+    old_positions, old_indices = target.positions(), target.weight.indices
     expected = 0.9 * target.weight.toarray() + 0.1 * online.weight.toarray()
     soft_update(target, online, 0.1, "topk")
     assert target.weight.indices is old_indices
-    np.testing.assert_array_equal(positions(target), old_positions)
+    np.testing.assert_array_equal(target.positions(), old_positions)
     np.testing.assert_allclose(target.weight.data, expected.ravel()[old_positions], rtol=1e-12)
 
 
@@ -84,8 +79,8 @@ def test_copy_rule_takes_the_online_topology(rng):
     tau = 0.2
     averaged = tau * online.weight.toarray() + (1 - tau) * target.weight.toarray()
     soft_update(target, online, tau, "copy")
-    assert np.array_equal(positions(target), positions(online))
-    np.testing.assert_allclose(target.weight.data, averaged.ravel()[positions(online)], rtol=1e-12)
+    assert np.array_equal(target.positions(), online.positions())
+    np.testing.assert_allclose(target.weight.data, averaged.ravel()[online.positions()], rtol=1e-12)
 
 
 def test_target_of_a_whole_network_converges_to_a_fixed_online(rng):

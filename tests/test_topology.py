@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from minidst import Adam, SparseLinear, evolve_layer
-from minidst.sparsity import linear_from_csr
 from minidst.topology import (
     PRUNE_RULES,
     drop_fraction,
@@ -22,10 +21,6 @@ def train_step(layer, optimizer, rng):
     optimizer.step()
 
 
-def positions(layer):
-    return linear_from_csr(layer.weight.indptr, layer.weight.indices, layer.in_features)
-
-
 @pytest.mark.parametrize("prune", ["per-sign", "magnitude"])
 @pytest.mark.parametrize("grow", ["random", "gradient"])
 @pytest.mark.parametrize("density", [0.05, 0.5, 0.9])
@@ -35,14 +30,14 @@ def test_many_rounds_keep_every_invariant(prune, grow, density, rng):
     count = layer.nnz
     for _ in range(25):
         train_step(layer, optimizer, rng)
-        old_positions, old_values = positions(layer), layer.weight.data.copy()
+        old_positions, old_values = layer.positions(), layer.weight.data.copy()
         old_m, old_v = optimizer.m[0][0].copy(), optimizer.v[0][0].copy()
         keep = PRUNE_RULES[prune](old_values, 0.2)  # deterministic: what evolve_layer will drop
 
         stats = evolve_layer(layer, optimizer, 0.2, rng, prune=prune, grow=grow)
 
         W, m, v = layer.weight, optimizer.m[0][0], optimizer.v[0][0]
-        new_positions = positions(layer)
+        new_positions = layer.positions()
         assert layer.nnz == count and stats["pruned"] == stats["grown"] == int((~keep).sum())
         assert W.has_canonical_format and W.indices.dtype == np.int32
         assert len(np.unique(new_positions)) == count
