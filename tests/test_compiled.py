@@ -81,6 +81,7 @@ def test_the_pack_follows_a_rewired_layer(rng):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+ENGINES = ("reference", "compiled")
 AGENT_SETTINGS = {
     "td3": {},
     "sac": {},
@@ -158,3 +159,21 @@ def test_two_threads_change_no_bit(algo, rng):
         numba.set_num_threads(previous)
     for one_thread, two_threads in zip(*parameters):
         np.testing.assert_array_equal(one_thread, two_threads)
+
+
+@pytest.mark.parametrize("algo", ["td3", "sac"])
+def test_compiled_targets_follow_through_the_end_of_training_freeze(algo, rng):
+    """After the freeze's last prune the targets must shrink: the one update that changes a
+    count takes the readable path, and both agents stay equal."""
+    agents = [make_agent(algo, sparse=True, evolve=True, engine=e) for e in ENGINES]
+    for iteration in range(20):
+        if iteration == 12:
+            for agent in agents:
+                agent.freeze_topology()
+        batch = make_batch(rng)
+        for agent in agents:
+            agent.update(batch)
+    reference, compiled = agents
+    assert_same_agents(compiled, reference, np.float64)
+    for target, online in zip(compiled.critic_targets, compiled.critics):
+        assert [layer.nnz for layer in target.layers] == [layer.nnz for layer in online.layers]
