@@ -163,8 +163,8 @@ def test_two_threads_change_no_bit(algo, rng):
 
 @pytest.mark.parametrize("algo", ["td3", "sac"])
 def test_compiled_targets_follow_through_the_end_of_training_freeze(algo, rng):
-    """After the freeze's last prune the targets must shrink: the one update that changes a
-    count takes the readable path, and both agents stay equal."""
+    """After the freeze's last prune (one prune without regrowth) the targets shrink at their
+    next update, and the compiled agent stays equal to the readable one."""
     agents = [make_agent(algo, sparse=True, evolve=True, engine=e) for e in ENGINES]
     for iteration in range(20):
         if iteration == 12:
