@@ -274,10 +274,11 @@ class Trainer:
                         }
                     )
                     obs, episode_return, episode_length = None, 0.0, 0
-                if self.step % c.eval_every == 0:
-                    self._evaluate()
+                # The progress row first: the evaluation's line then shows this window's speed.
                 if self.step % c.log_every == 0:
                     self._log_progress()
+                if self.step % c.eval_every == 0:
+                    self._evaluate()
                 # 4. Between episodes, after this step's records (a resume does not redo them):
                 # checkpoint, and stop if Ctrl-C asked to.
                 if obs is None:
@@ -286,10 +287,10 @@ class Trainer:
                     if self.stop_requested:
                         return "interrupted"
         # The final policy and the last stretch of metrics, if the run ends off their grids.
-        if self.step % c.eval_every != 0:
-            self._evaluate()
         if self.step % c.log_every != 0:
             self._log_progress()
+        if self.step % c.eval_every != 0:
+            self._evaluate()
         self.save_policy()
         return "done"
 

@@ -333,7 +333,7 @@ class Terminal(io.StringIO):
 
 def test_the_progress_line_is_ended_before_anything_else_prints(tmp_path):
     config = TrainConfig(
-        env="Pendulum-v1", hidden=(32, 32), steps=450, start_steps=200, eval_every=400,
+        env="Pendulum-v1", hidden=(32, 32), steps=450, start_steps=200, eval_every=150,
         eval_episodes=1, log_every=100, buffer_size=1000,
     )  # fmt: skip
     out = Terminal()
