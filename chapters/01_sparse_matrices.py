@@ -25,15 +25,13 @@
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # write PNG files, never open a window
 import matplotlib.pyplot as plt
 import numpy as np
 import scipy.sparse as sp
 
 from minidst import DenseLinear, SparseLinear, count_parameters, erdos_renyi_density
 from minidst.flops import dense_forward_flops, forward_flops, layer_table, training_flops
+from minidst.plot import finish_figure
 
 QUICK = os.environ.get("MINIDST_QUICK") == "1"  # this chapter is fast either way
 OUT = Path(os.environ.get("MINIDST_OUT", "runs/chapters"))
@@ -243,8 +241,7 @@ ax.set_title("Memory of a 256 x 256 weight matrix")
 ax.legend()
 fig.tight_layout()
 path = OUT / "01_csr_memory.png"
-fig.savefig(path, dpi=120)
-plt.close(fig)
+finish_figure(fig, path)
 print("saved", path)
 
 # %% [markdown]

@@ -46,14 +46,12 @@ import math
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # write PNG files, never open a window
 import matplotlib.pyplot as plt
 import numpy as np
 from numba import njit
 
 from minidst import SparseLinear, kernels
+from minidst.plot import finish_figure
 
 QUICK = os.environ.get("MINIDST_QUICK") == "1"
 OUT = Path(os.environ.get("MINIDST_OUT", "runs/chapters"))
@@ -348,8 +346,7 @@ ax_time.legend(fontsize=8, loc="lower right")
 fig.suptitle(f"{n} x {n} layer, batch {batch}, float32, one thread")
 fig.tight_layout()
 path = OUT / "03_kernel_timing.png"
-fig.savefig(path, dpi=120)
-plt.close(fig)
+finish_figure(fig, path)
 print("saved", path)
 
 # %% [markdown]

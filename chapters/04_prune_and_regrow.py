@@ -40,9 +40,6 @@ import copy
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # write PNG files, never open a window
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -56,6 +53,7 @@ from minidst import (
     warmup,
 )
 from minidst.flops import layer_table
+from minidst.plot import finish_figure
 from minidst.sparsity import linear_from_csr
 
 QUICK = os.environ.get("MINIDST_QUICK") == "1"
@@ -362,8 +360,7 @@ fig.suptitle(
 )
 fig.tight_layout()
 path = OUT / "04_prune_and_regrow.png"
-fig.savefig(path, dpi=120)
-plt.close(fig)
+finish_figure(fig, path)
 print("saved", path)
 
 # %% [markdown]

@@ -47,14 +47,12 @@ import copy
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # write PNG files, never open a window
 import matplotlib.pyplot as plt
 import numpy as np
 
 from minidst import warmup
 from minidst.envs import env_sizes, make_env, max_episode_steps
+from minidst.plot import finish_figure
 from minidst.replay import ReplayBuffer
 from minidst.td3 import TD3, TD3Config
 from minidst.train import evaluate
@@ -474,8 +472,7 @@ for ax in (ax_return, ax_critic):
     ax.grid(alpha=0.3)
 fig.tight_layout()
 path = OUT / "05_td3_pendulum.png"
-fig.savefig(path, dpi=120)
-plt.close(fig)
+finish_figure(fig, path)
 print("saved", path)
 
 # %% [markdown]

@@ -32,9 +32,6 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import copy
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # write PNG files, never open a window
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -44,6 +41,7 @@ from minidst.envs import env_sizes, make_env, paper_lambdas
 from minidst.factory import build_agent
 from minidst.flops import layer_table
 from minidst.layers import DenseLinear, SparseLinear
+from minidst.plot import finish_figure
 from minidst.replay import ReplayBuffer
 from minidst.sparsity import erdos_renyi_density
 
@@ -310,8 +308,7 @@ for ax in (ax_train, ax_frozen):
 fig.suptitle(f"Sparse targets lag the online topology (tau = {agent.config.tau}, top-k rule)")
 fig.tight_layout()
 path = OUT / "06_target_lag.png"
-fig.savefig(path, dpi=120)
-plt.close(fig)
+finish_figure(fig, path)
 print("saved", path)
 
 # %% [markdown]

@@ -36,9 +36,6 @@ import sys
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # write PNG files, never open a window
 import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import norm
@@ -51,7 +48,7 @@ from minidst.factory import build_agent
 from minidst.flops import layer_table
 from minidst.gradcheck import assert_gradient_close, central_difference
 from minidst.layers import SparseLinear
-from minidst.plot import plot_runs, read_run
+from minidst.plot import finish_figure, plot_runs, read_run
 from minidst.replay import ReplayBuffer
 from minidst.sac import (
     LOG_STD_MAX,
@@ -165,8 +162,7 @@ axes[0].set_ylabel("density")
 axes[0].legend()
 fig.tight_layout()
 path = OUT / "08_squashed_gaussian.png"
-fig.savefig(path, dpi=120)
-plt.close(fig)
+finish_figure(fig, path)
 print("saved", path)
 
 # %% [markdown]

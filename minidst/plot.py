@@ -33,16 +33,35 @@ def read_run(run_dir: str | Path) -> dict:
     }
 
 
+def finish_figure(fig, path: str | Path, dpi: int = 120) -> Path:
+    """Save ``fig`` to ``path``, show it inline when running in a notebook, then free it.
+
+    Chapters call this for every figure, so the same file works as a script (figures saved,
+    no window opened) and as a notebook (figures saved and shown under their cell).
+    """
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig.savefig(path, dpi=dpi)
+    if "inline" in matplotlib.get_backend():  # Jupyter's backend: show it under the cell
+        from IPython.display import display
+
+        display(fig)
+    plt.close(fig)
+    return path
+
+
 def plot_runs(run_dirs: list[str | Path], out: str | Path, seed: int = 0) -> Path:
     """Draw the evaluation curves of ``run_dirs`` into the image ``out``; one panel per env."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display needed
-    import matplotlib.pyplot as plt
+    # A Figure of its own, not pyplot: no backend is chosen or changed, so this works headless
+    # and leaves a notebook's inline figures alone.
+    from matplotlib.figure import Figure
 
     runs = [read_run(run_dir) for run_dir in run_dirs]
     envs = sorted({run["env"] for run in runs})
-    fig, axes = plt.subplots(1, len(envs), figsize=(6 * len(envs), 4), squeeze=False)
+    fig = Figure(figsize=(6 * len(envs), 4))
+    axes = fig.subplots(1, len(envs), squeeze=False)
     rng = np.random.default_rng(seed)
     for ax, env in zip(axes[0], envs):
         for algo in sorted({run["algo"] for run in runs if run["env"] == env}):
@@ -75,6 +94,5 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, seed: int = 0) -> Pat
     except OSError as error:
         raise ValueError(f"cannot write {out}: {error.strerror}") from None
     finally:
-        plt.close(fig)
         temporary.unlink(missing_ok=True)
     return out

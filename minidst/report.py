@@ -247,13 +247,11 @@ def reference_curves(env: str) -> tuple[np.ndarray, np.ndarray] | None:
 
 def plot_curves(runs: list[Run], out: Path) -> Path:
     """One panel per env: IQM and 95% bootstrap band per algo, the published TD3 curves beside."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: no backend is chosen or changed
 
     envs = sorted({run.env for run in runs})
-    fig, axes = plt.subplots(1, len(envs), figsize=(6 * len(envs), 4.2), squeeze=False)
+    fig = Figure(figsize=(6 * len(envs), 4.2))
+    axes = fig.subplots(1, len(envs), squeeze=False)
     rng = np.random.default_rng(0)
     for ax, env in zip(axes[0], envs):
         labels = sorted({run.label for run in runs if run.env == env}, key=_group_order)
@@ -283,7 +281,6 @@ def plot_curves(runs: list[Run], out: Path) -> Path:
         ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    plt.close(fig)
     return out
 
 
