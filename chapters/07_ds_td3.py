@@ -1,7 +1,7 @@
 # %% [markdown]
-# # Chapter 6: DS-TD3
+# # Chapter 7: DS-TD3
 #
-# DS-TD3 (Sokar et al., IJCAI 2022) is the TD3 agent of chapter 5 with the sparse networks of
+# DS-TD3 (Sokar et al., IJCAI 2022) is the TD3 agent of chapter 6 with the sparse networks of
 # chapters 1 to 4. Nothing in the TD3 update changes. Four things are added:
 #
 # 1. **sparse networks from the first step**: the first two weight layers of the actor and both
@@ -18,7 +18,7 @@
 # (`NetworkDensities`) and the rewiring schedule (`TopologySchedule`).
 #
 # We work at the sizes of the paper's HalfCheetah (17 observations, 6 actions), but we train on
-# nothing more than random transitions: this chapter is about the mechanics. Chapter 7 runs the
+# nothing more than random transitions: this chapter is about the mechanics. Chapter 8 runs the
 # three agents on the task.
 
 # %%
@@ -307,7 +307,7 @@ for ax in (ax_train, ax_frozen):
     ax.grid(alpha=0.3)
 fig.suptitle(f"Sparse targets lag the online topology (tau = {agent.config.tau}, top-k rule)")
 fig.tight_layout()
-path = OUT / "06_target_lag.png"
+path = OUT / "07_target_lag.png"
 finish_figure(fig, path)
 print("saved", path)
 

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Chapter 7: Experiments
+# # Chapter 8: Experiments
 #
 # The paper's main experiment trains three agents, **TD3** (dense), **Static-TD3** (sparse, never
 # rewired) and **DS-TD3** (sparse, rewired every 1,000 iterations), on five MuJoCo tasks, for
@@ -132,7 +132,7 @@ assert stats.iqm(scores) == np.mean([5200.0, 5350.0, 5600.0])  # the middle of t
 # (`minidst.stats`).
 
 # %%
-path = plot_runs(list(run_dirs.values()), OUT / "07_halfcheetah_curves.png")
+path = plot_runs(list(run_dirs.values()), OUT / "08_halfcheetah_curves.png")
 print("saved", path)
 for algo, run_dir in run_dirs.items():
     run = read_run(run_dir)
@@ -164,7 +164,7 @@ assert np.array_equal(
 #
 # The agents of the three runs are still in memory. Their weights (actor and both critics, as the
 # paper counts) and their training FLOPs per iteration (`TD3.flops_per_iteration`, which also
-# counts the target networks' forward passes, chapter 6) come from the networks themselves. The
+# counts the target networks' forward passes, chapter 7) come from the networks themselves. The
 # run's total FLOPs and its speed come from the last row of its `progress.csv`.
 
 
@@ -203,8 +203,9 @@ for algo, trainer in trainers.items():
 # Static-TD3 and DS-TD3 have the same number of weights and the same FLOPs per iteration: they
 # start from the same Erdős–Rényi densities, and rewiring never changes a count. Whether fewer
 # FLOPs also mean more steps per second depends on the kernels and the layer shapes (chapter 3):
-# the second layers are at density 0.5, where chapter 3 found sparse products about break-even
-# with dense BLAS, and an environment step and the Python around it cost the same for all three.
+# the second layers are at density 0.5, where chapter 3 found sparse products about twice as slow
+# as dense BLAS on its best kernel, and an environment step and the Python around it cost the same
+# for all three.
 # Compare the `steps/s` column on your machine.
 #
 # ## What a run directory holds
@@ -241,7 +242,7 @@ for group, members in groups.items():
 
 # %%
 assert minidst_command(["evaluate", str(ds_run), "--episodes", "1"]) == 0
-cli_plot = OUT / "07_curves_from_cli.png"
+cli_plot = OUT / "08_curves_from_cli.png"
 assert minidst_command(["plot", *map(str, run_dirs.values()), "--out", str(cli_plot)]) == 0
 
 # %% [markdown]
