@@ -35,7 +35,6 @@ SPEC_FILE = "sweep.json"
 #: Settings that say how a run executes, not what it computes: they may differ within a sweep.
 EXECUTION_SETTINGS = ("threads", "update_engine")
 LOG_FILE = "train.log"
-DENSE_ALGORITHMS = ("td3", "sac")
 
 
 @dataclass
@@ -71,7 +70,7 @@ class SweepSpec:
             for env in self.envs:
                 for algo in self.algos:
                     options = dict(self.options)
-                    if algo in DENSE_ALGORITHMS:
+                    if not TrainConfig(algo=algo).sparse:
                         options.pop("sparsity", None)
                     config = TrainConfig(algo=algo, env=env, seed=seed, **options).validate()
                     cells.append((config, Path(sweep_dir) / env / algo / f"seed{seed}"))
