@@ -117,7 +117,7 @@ print("round trip dense -> CSR -> dense is exact")
 # `scipy.sparse.csr_array` is exactly these three arrays plus a shape. We can hand it our arrays,
 # or let it convert the dense matrix; either way it holds the same `indptr`, `indices` and
 # `data`. minidst uses `csr_array` as the container of a sparse layer's weight, but its kernels
-# (chapter 3) only ever see the raw arrays.
+# (chapter 4) only ever see the raw arrays.
 
 # %%
 S = sp.csr_array((data, indices, indptr), shape=A.shape)
@@ -135,7 +135,7 @@ print("nnz =", S.nnz, "  index dtype:", S.indices.dtype)
 # matrix can have many CSR representations. A CSR matrix is **canonical** when every row's
 # `indices` are strictly increasing: sorted, no duplicates. Then each matrix has exactly one
 # representation, two topologies can be compared with `np.array_equal`, and merging survivors with
-# new connections during a topology update (chapter 4) is a sort of plain integers. minidst
+# new connections during a topology update (chapter 5) is a sort of plain integers. minidst
 # insists on canonical CSR everywhere; a `SparseLinear` refuses anything else.
 
 # %%
@@ -248,7 +248,7 @@ print("saved", path)
 # Note where the paper's hidden layers sit: at density 0.5, exactly on the break-even line, so
 # their CSR weights take as much memory as dense ones. Weights are not all there is, though.
 # During training, Adam keeps two more arrays per weight (its moments). In minidst they are
-# aligned with `data`, one slot per stored connection and none for the zeros (chapter 4), and they
+# aligned with `data`, one slot per stored connection and none for the zeros (chapter 5), and they
 # need no indices of their own: they share the weight's `indices` and `indptr`. So optimizer
 # state shrinks in proportion to the density, whatever the density.
 
@@ -283,7 +283,7 @@ print(f"sparse layer if it were dense: {dense_forward_flops([sparse_layer], batc
 # %% [markdown]
 # FLOPs are a property of the network, not of the machine. Whether fewer FLOPs also mean less
 # *time* depends on how well the sparse kernels run compared with dense matrix libraries, which
-# are extremely well tuned; that is the subject of chapter 3.
+# are extremely well tuned; that is the subject of chapter 4.
 
 # %% [markdown]
 # ## How sparse should each layer be? The Erdős–Rényi rule
@@ -359,8 +359,8 @@ print(
 # 214,784 dense weights shrink to about 106k stored ones: 51% sparsity, and, by the FLOP
 # convention above, 0.49x the dense network's compute for every forward pass and every training
 # step. That is the paper's claim in numbers. The rest of the course builds a layer that actually
-# delivers that saving (chapters 2 and 3) and the prune-and-regrow step that moves the
-# connections while training (chapter 4).
+# delivers that saving (chapters 2 and 4) and the prune-and-regrow step that moves the
+# connections while training (chapter 5).
 
 # %% [markdown]
 # ## Summary

@@ -10,7 +10,7 @@
 # In this chapter we write the forward and backward passes of a sparse layer by hand in NumPy,
 # straight from the CSR arrays of chapter 1, and check them three ways: against minidst's
 # `SparseLinear`, against the same computation with a dense matrix, and against numerical
-# derivatives (a *gradient check*). Chapter 3 then makes the same loops fast.
+# derivatives (a *gradient check*). Chapter 4 then makes the same loops fast.
 
 # %%
 import os
@@ -224,7 +224,7 @@ print(f"multiply-adds: SDDMM {len(data) * batch}, dense dZ @ X.T {n_out * n_in *
 # `layer.backward(dZ)` returns `dX` and stores the bias and weight gradients in
 # `layer.bias_grad` and `layer.weight_grad`. The latter is aligned with `layer.weight.data`, one
 # value per stored connection, so an optimizer can update the values in place with plain
-# element-wise arithmetic (chapter 4).
+# element-wise arithmetic (chapter 5).
 
 # %%
 dX_layer = layer.backward(dZ)
@@ -367,7 +367,7 @@ for name, wrong in bugs.items():
 #
 # 1. Write the batch-major versions of `sparse_forward` and `sparse_weight_grad` (activations of
 #    shape `(batch, features)`) and time both layouts with `time.perf_counter` for a 256 x 256
-#    layer at density 0.1 and batch 256. Which way round is faster in NumPy? (Chapter 3 measures
+#    layer at density 0.1 and batch 256. Which way round is faster in NumPy? (Chapter 4 measures
 #    the same question for compiled kernels.)
 # 2. Rerun the gradient check with `hidden_activation="relu"`. Does it pass? Find a seed or an input
 #    scale where it fails, and explain the failing entry from the kink of ReLU.

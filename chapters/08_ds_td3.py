@@ -1,12 +1,12 @@
 # %% [markdown]
-# # Chapter 7: DS-TD3
+# # Chapter 8: DS-TD3
 #
-# DS-TD3 (Sokar et al., IJCAI 2022) is the TD3 agent of chapter 6 with the sparse networks of
-# chapters 1 to 4. Nothing in the TD3 update changes. Four things are added:
+# DS-TD3 (Sokar et al., IJCAI 2022) is the TD3 agent of chapter 7 with the sparse networks of
+# chapters 1 to 5. Nothing in the TD3 update changes. Four things are added:
 #
 # 1. **sparse networks from the first step**: the first two weight layers of the actor and both
 #    critics get an Erdős–Rényi topology; output layers and all biases stay dense;
-# 2. **a topology update** (prune and regrow, chapter 4) of the actor and both critics every
+# 2. **a topology update** (prune and regrow, chapter 5) of the actor and both critics every
 #    1,000 training iterations;
 # 3. **sparse target networks**: the Polyak average would mix two topologies, so each target is
 #    trimmed back to its online network's connection count;
@@ -18,7 +18,7 @@
 # (`NetworkDensities`) and the rewiring schedule (`TopologySchedule`).
 #
 # We work at the sizes of the paper's HalfCheetah (17 observations, 6 actions), but we train on
-# nothing more than random transitions: this chapter is about the mechanics. Chapter 8 runs the
+# nothing more than random transitions: this chapter is about the mechanics. Chapter 9 runs the
 # three agents on the task.
 
 # %%
@@ -146,7 +146,7 @@ for name, net in agent.all_networks().items():
 # 3. Polyak update of the three targets.
 #
 # So each network is rewired right after its own optimizer step. The drop fraction is
-# `zeta = 0.05`, pruned per sign (chapter 4), and as many connections are regrown at random with
+# `zeta = 0.05`, pruned per sign (chapter 5), and as many connections are regrown at random with
 # weight 0 and zero Adam moments.
 #
 # To watch it we need data in a replay buffer. Random actions on HalfCheetah will do: we are not

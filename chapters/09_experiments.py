@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Chapter 8: Experiments
+# # Chapter 9: Experiments
 #
 # The paper's main experiment trains three agents, **TD3** (dense), **Static-TD3** (sparse, never
 # rewired) and **DS-TD3** (sparse, rewired every 1,000 iterations), on five MuJoCo tasks, for
@@ -164,7 +164,7 @@ assert np.array_equal(
 #
 # The agents of the three runs are still in memory. Their weights (actor and both critics, as the
 # paper counts) and their training FLOPs per iteration (`TD3.flops_per_iteration`, which also
-# counts the target networks' forward passes, chapter 7) come from the networks themselves. The
+# counts the target networks' forward passes, chapter 8) come from the networks themselves. The
 # run's total FLOPs and its speed come from the last row of its `progress.csv`.
 
 
@@ -202,8 +202,8 @@ for algo, trainer in trainers.items():
 # %% [markdown]
 # Static-TD3 and DS-TD3 have the same number of weights and the same FLOPs per iteration: they
 # start from the same Erdős–Rényi densities, and rewiring never changes a count. Whether fewer
-# FLOPs also mean more steps per second depends on the kernels and the layer shapes (chapter 3):
-# the second layers are at density 0.5, where chapter 3 found sparse products about twice as slow
+# FLOPs also mean more steps per second depends on the kernels and the layer shapes (chapter 4):
+# the second layers are at density 0.5, where chapter 4 found sparse products about twice as slow
 # as dense BLAS on its best kernel, and an environment step and the Python around it cost the same
 # for all three.
 # Compare the `steps/s` column on your machine.

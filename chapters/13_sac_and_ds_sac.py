@@ -1,9 +1,9 @@
 # %% [markdown]
-# # Chapter 9: SAC and DS-SAC
+# # Chapter 13: SAC and DS-SAC
 #
 # The DS-TD3 paper's appendix repeats its experiment with a second agent, **SAC**, *Soft
 # Actor-Critic* (Haarnoja et al., 2018), and calls the dynamic sparse version **DS-SAC**. SAC keeps
-# much of TD3 (chapter 6): a replay buffer, twin critics, the minimum of the two in the target,
+# much of TD3 (chapter 7): a replay buffer, twin critics, the minimum of the two in the target,
 # target critics that trail the online ones. What changes is the policy and what it is trained for:
 #
 # * the actor is **stochastic**: for each state it outputs a distribution over actions, a Gaussian
@@ -297,7 +297,7 @@ print(f"largest |analytic - central difference| {np.abs(analytic - numeric).max(
 # %% [markdown]
 # ## The SAC losses
 #
-# We look at the three losses on an agent for Pendulum-v1 (chapter 6's task: 3 observations, one
+# We look at the three losses on an agent for Pendulum-v1 (chapter 7's task: 3 observations, one
 # torque in `[-2, 2]`) built by `build_agent` with the appendix's SAC settings, and a replay buffer
 # of random transitions.
 
@@ -492,7 +492,7 @@ assert agent.actor_optimizer.t == agent.critic_optimizer.t == 1  # no policy del
 # %% [markdown]
 # ## DS-SAC
 #
-# The appendix builds DS-SAC from the same four parts as DS-TD3 (chapter 7): an Erdős–Rényi sparse
+# The appendix builds DS-SAC from the same four parts as DS-TD3 (chapter 8): an Erdős–Rényi sparse
 # initialisation, a topology update every 1,000 iterations, SET's prune and random regrowth, and
 # target networks kept as sparse as their online networks. Its settings differ from DS-TD3's in a
 # few places:
@@ -581,7 +581,7 @@ for algo, sac_agent in cheetah_agents.items():
 
 # %% [markdown]
 # The appendix's lambdas for HalfCheetah (12 and 80) are larger than DS-TD3's (7 and 64), so the
-# layers are denser and the saving is smaller than chapter 7's 51%: read it off the `sparsity` and
+# layers are denser and the saving is smaller than chapter 8's 51%: read it off the `sparsity` and
 # `vs sac` columns. The FLOP ratio is close to the weight ratio, because every pass costs 2 FLOPs
 # per stored weight; the two differ a little because actor and critics do not run the same number
 # of passes per iteration, so their layers weigh differently in the FLOP count.
@@ -648,7 +648,7 @@ def same_layer(a, b):
 # %% [markdown]
 # The training iterations. On a rewiring iteration we also check that the newcomers are still
 # exactly zero when `update` returns (no optimizer step came after their network's rewiring), as
-# in chapter 7.
+# in chapter 8.
 
 # %%
 rewired_at, hard_copies_at, held = [], [], []
@@ -683,7 +683,7 @@ assert rewired_at == [2, interval + 2] and hard_copies_at == [interval]
 # %% [markdown]
 # Every count stayed exactly the same through both rewirings, and the number of exact zeros in each
 # layer equals what it regrew. With a hard update the target's topology behaves quite differently
-# from chapter 7's Polyak-and-top-k target. It does not follow the online network gradually: it
+# from chapter 8's Polyak-and-top-k target. It does not follow the online network gradually: it
 # stays frozen, holding the connections the online critic pruned, until the next copy makes it
 # identical (topology and values, asserted above), and the following rewiring opens the gap again:
 
@@ -705,7 +705,7 @@ assert held[interval - 1] == 1.0 and held[interval + 1] < 1.0
 # %% [markdown]
 # ## Dense SAC against DS-SAC on Pendulum
 #
-# A short run of both agents through `TrainConfig` and `Trainer`, as in chapter 8. In full mode each
+# A short run of both agents through `TrainConfig` and `Trainer`, as in chapter 9. In full mode each
 # runs 6,000 steps on Pendulum-v1: 1,000 random start steps, then one update per step, with an
 # evaluation of 5 deterministic episodes every 1,000 steps (`SAC.act(obs, explore=False)` takes
 # `tanh(mean)`, the policy's most likely squashed action, with no sampling). Everything else is the
@@ -758,9 +758,9 @@ for algo, run_dir in run_dirs.items():
     print(f"{'':7s} final evaluation return {run['returns'][-1]:.1f}")
 
 # %% [markdown]
-# For scale (chapter 6): random torques score roughly -1000 to -1500 on Pendulum and a good
+# For scale (chapter 7): random torques score roughly -1000 to -1500 on Pendulum and a good
 # swing-up policy about -150. A run this short, with one seed, is a check that both agents learn
-# at all, not a comparison of the two: as chapter 8 explained, seeds of one algorithm can differ
+# at all, not a comparison of the two: as chapter 9 explained, seeds of one algorithm can differ
 # more than the paper's algorithms do.
 #
 # What the runs do show exactly is the cost: the weights of the online networks and the FLOPs per
@@ -798,7 +798,7 @@ for algo, trainer in trainers.items():
 # ```
 #
 # The paper reports, for HalfCheetah, final returns of 11645 for SAC and 11084 for DS-SAC; on
-# Walker2d, Hopper, Ant and Humanoid DS-SAC comes out ahead of SAC. Everything from chapter 8 still
+# Walker2d, Hopper, Ant and Humanoid DS-SAC comes out ahead of SAC. Everything from chapter 9 still
 # applies: `--resume` continues a stopped run exactly, `minidst evaluate` scores a saved policy, and
 # the progress line's steps/s and ETA tell you how long a run will take on your machine.
 #
@@ -837,7 +837,7 @@ for algo, trainer in trainers.items():
 # 3. Train on Pendulum with `entropy="learned"` and plot `values/alpha` and `values/entropy` from
 #    `progress.csv`. Where does `alpha` settle, and how does the entropy track its target of -1?
 # 4. Run DS-SAC on HalfCheetah for 100,000 steps with `--target-update-every 1` (Polyak and top-k,
-#    chapter 7) and with `--target-update-every 1000` (the appendix). Compare the curves and the
+#    chapter 8) and with `--target-update-every 1000` (the appendix). Compare the curves and the
 #    critic loss right after each topology update.
 # 5. `SAC.flops_per_iteration` counts the target critics and the extra critic passes inside the
 #    actor loss. Write the paper's convention for SAC (training passes of actor and critics only)

@@ -1,7 +1,7 @@
 # %% [markdown]
-# # Chapter 4: Prune and regrow
+# # Chapter 5: Prune and regrow
 #
-# We now have a sparse layer that is correct (chapter 2) and fast (chapter 3). Its connections,
+# We now have a sparse layer that is correct (chapter 2) and fast (chapter 4). Its connections,
 # though, were placed at random before training began. A random wiring is unlikely to be a good
 # one: some connections will turn out to matter, others will stay near zero and contribute
 # nothing while still costing memory and FLOPs.
@@ -25,7 +25,7 @@
 # effect of rewiring alone.
 
 # %% [markdown]
-# Like chapter 3, we pin BLAS to one thread: on small matrices extra threads cost more than they
+# Like chapter 4, we pin BLAS to one thread: on small matrices extra threads cost more than they
 # bring, and our sparse kernels are serial too.
 
 # %%
@@ -359,7 +359,7 @@ fig.suptitle(
     f"every {rewire_every} steps"
 )
 fig.tight_layout()
-path = OUT / "04_prune_and_regrow.png"
+path = OUT / "05_prune_and_regrow.png"
 finish_figure(fig, path)
 print("saved", path)
 
@@ -403,7 +403,7 @@ print(f"after {u} updates of {zeta:.0%}, independent draws would leave {(1 - zet
 # positions that keep being tried and dropped.
 #
 # Finally, wall-clock time. Here the sparse students' layers are at densities 0.32 and 0.16, below
-# the break-even point of chapter 3, so their training steps are cheaper than the dense ones, and
+# the break-even point of chapter 4, so their training steps are cheaper than the dense ones, and
 # the topology updates (a sort of a few thousand integers each) cost little next to the training.
 
 # %%

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Chapter 3: Making it fast
+# # Chapter 4: Making it fast
 #
 # Chapter 2 wrote a sparse layer in NumPy. It is correct, and it does the right *amount* of work,
 # `nnz * batch` multiply-adds per product, but it does that work slowly: a Python loop over rows
@@ -26,7 +26,7 @@
 # `OPENBLAS_L2_SIZE`), which pins OpenBLAS to an older kernel, e.g. AVX2 on an AVX-512 CPU: dense
 # products then run about half as fast, and every sparse/dense ratio below would flatter the sparse
 # side. Start the chapter without them (`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python
-# chapters/03_making_it_fast.py`); the cell warns if they are set.
+# chapters/04_making_it_fast.py`); the cell warns if they are set.
 
 # %%
 import os

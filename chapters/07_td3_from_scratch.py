@@ -1,7 +1,7 @@
 # %% [markdown]
-# # Chapter 6: TD3 from scratch
+# # Chapter 7: TD3 from scratch
 #
-# Chapters 1 to 4 built sparse layers, made them fast and taught them to rewire, and chapter 5
+# Chapters 1 to 5 built sparse layers, made them fast and taught them to rewire, and chapter 6
 # gave the reinforcement-learning background on problems small enough to solve exactly. Before
 # we put sparse layers inside an agent, we need the agent itself. The DS-TD3 paper builds on
 # **TD3**, *Twin Delayed Deep Deterministic policy gradient* (Fujimoto, van Hoof and Meger, 2018),
@@ -30,10 +30,10 @@
 # In this chapter we write one TD3 update out step by step with minidst's pieces (networks,
 # Adam, replay buffer), check that `minidst.td3.TD3.update` computes exactly the same numbers,
 # and train a dense agent on `Pendulum-v1`, a small task that TD3 learns in minutes on a CPU.
-# Chapter 7 makes the networks sparse.
+# Chapter 8 makes the networks sparse.
 
 # %% [markdown]
-# As in chapters 3 and 4, we pin BLAS to one thread: the matrices of a 256-wide network are small,
+# As in chapters 4 and 5, we pin BLAS to one thread: the matrices of a 256-wide network are small,
 # and extra threads cost more than they bring.
 
 # %%
@@ -287,7 +287,7 @@ def actor_step(batch, actor, critic1, optimizer):
 # Right after each actor step, every target network moves a small step `tau = 0.005` towards its
 # online network: `theta' <- tau * theta + (1 - tau) * theta'`. So the targets, and with them the
 # TD target `y`, change slowly, which keeps the regression from chasing itself. For dense layers
-# this is two lines per array. (`minidst.target.soft_update` does the same, and in chapter 7 it
+# this is two lines per array. (`minidst.target.soft_update` does the same, and in chapter 8 it
 # also keeps sparse targets sparse.)
 
 
@@ -510,12 +510,12 @@ print(f"mean reward of all stored transitions {buffer.reward[: len(buffer)].mean
 # critic has learned (compare the printed means), that is many times one step's reward. A critic
 # trained on it is pulled towards 0 on the truncated states, while the same kind of state
 # elsewhere in the buffer says otherwise. On Pendulum this is one transition in 200. HalfCheetah,
-# the task of chapters 7 and 8, never terminates either: every one of its episodes ends this way.
+# the task of chapters 8 and 9, never terminates either: every one of its episodes ends this way.
 #
 # ## The same loop in the library
 #
 # `minidst.train.Trainer` runs this loop, plus logging, checkpoints and exact resume, from a
-# `TrainConfig`; `minidst train` is its command line. Chapter 8 uses it. The agent it builds for
+# `TrainConfig`; `minidst train` is its command line. Chapter 9 uses it. The agent it builds for
 # `algo="td3"` is the very `TD3` class we compared against above.
 
 # %% [markdown]
@@ -550,4 +550,4 @@ print(f"mean reward of all stored transitions {buffer.reward[: len(buffer)].mean
 #    suggest a task where a narrow peak in `Q` would be more tempting to exploit.
 # 5. Write the Polyak update for a whole network as one operation on a single flat parameter
 #    vector. Why does that not work any more once a layer is sparse and its topology changes
-#    (chapter 7)?
+#    (chapter 8)?

@@ -1,5 +1,5 @@
 # %% [markdown]
-# # Chapter 5: A reinforcement-learning primer
+# # Chapter 6: A reinforcement-learning primer
 #
 # The next chapter builds TD3, an off-policy actor-critic for continuous actions. This one gives
 # the five ideas it rests on, each on a problem small enough to solve exactly, so that every
@@ -154,7 +154,7 @@ assert abs(theta - 2) < 1e-3
 # * **target networks**: compute the target with slowly moving copies of the networks (Polyak
 #   averaging, `theta' <- tau theta + (1 - tau) theta'`), so the regression target does not chase
 #   the very network being fitted;
-# * **target policy smoothing** and **delayed actor updates** (chapter 6).
+# * **target policy smoothing** and **delayed actor updates** (chapter 7).
 #
 # The bias, measured: ten actions that are all worth 0, estimated with unit noise.
 
