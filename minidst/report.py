@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from minidst import rundir, stats
+from minidst.config import TrainConfig
 from minidst.envs import env_family
 
 #: The published TD3 learning curves (sfujim/TD3, MIT licence): env, seed, step, return.
@@ -41,6 +42,9 @@ REFERENCE_CURVES = Path(__file__).parent / "data" / "td3_fujimoto2018_curves.csv
 FINAL_EVALUATIONS = 10  #: a run's score: the mean of its last this-many evaluations
 DENSE = {"td3": "td3", "static-td3": "td3", "ds-td3": "td3",
          "sac": "sac", "static-sac": "sac", "ds-sac": "sac"}  # fmt: skip
+#: The settings an experiment varies, which name a group of runs beside its algo.
+LABEL_SETTINGS = ("sparsity", "grow", "prune", "n_step", "drop_fraction", "schedule",
+                  "rewire_every", "init", "draw", "target_rule", "freeze_last")  # fmt: skip
 ORDER = ("td3", "static-td3", "ds-td3", "sac", "static-sac", "ds-sac")
 
 
@@ -91,17 +95,27 @@ def read_runs(sweep_dir: str | Path) -> tuple[list[Run], list[Path]]:
                 weights=float(progress[-1].get("topology/weights") or math.nan),
                 flops=float(progress[-1].get("flops/training_cumulative") or math.nan),
                 steps_per_s=float(np.median(rates)) if rates else math.nan,
-                label=config.algo
-                if config.sparsity is None
-                else f"{config.algo} {config.sparsity:g}",
+                label=_label(config),
             )
         )
     return finished, unfinished
 
 
-def _label(config) -> str:
-    """A run's group: its algo, and its ERK sparsity when one was set."""
-    return config.algo if config.sparsity is None else f"{config.algo} {config.sparsity:g}"
+def _label(config: TrainConfig) -> str:
+    """A run's group: its algo, then every setting of :data:`LABEL_SETTINGS` that differs from
+    the algo's default, e.g. ``"ds-td3 90% grow=gradient n_step=3"``; runs that differ only in
+    seed share a label."""
+    default = TrainConfig(algo=config.algo, env=config.env, steps=config.steps).validate()
+    parts = [config.algo]
+    for name in LABEL_SETTINGS:
+        value = getattr(config, name)
+        if value == getattr(default, name):
+            continue
+        if name == "sparsity":
+            parts.append(f"{value:.0%}")
+        else:
+            parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
+    return " ".join(parts)
 
 
 def _group_order(label: str) -> tuple:

@@ -13,13 +13,15 @@ from minidst.report import read_runs, summarise
 STEPS = 20_000  # evaluations at 0, 5k, 10k, 15k, 20k
 
 
-def fake_run(sweep_dir, algo, seed, returns, weights, steps_per_s=100.0, steps=STEPS):
+def fake_run(
+    sweep_dir, algo, seed, returns, weights, steps_per_s=100.0, steps=STEPS, folder="", **settings
+):
     """A run directory as a finished run leaves it, with the given evaluation returns."""
     config = TrainConfig(
         algo=algo, env="Hopper-v5", seed=seed, steps=STEPS, start_steps=5_000, eval_every=5_000,
-        log_every=5_000,
+        log_every=5_000, **settings,
     ).validate()  # fmt: skip
-    run_dir = sweep_dir / "Hopper-v5" / algo / f"seed{seed}"
+    run_dir = sweep_dir / folder / "Hopper-v5" / algo / f"seed{seed}"
     rundir.create(run_dir, config)
     evaluations, progress = rundir.evaluations_log(run_dir), rundir.progress_log(run_dir)
     for i, value in enumerate(returns):
@@ -103,3 +105,20 @@ def test_a_folder_without_finished_runs_is_a_one_line_error(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "holds no finished run" in err and err.count("\n") == 1
+
+
+def test_runs_are_grouped_by_the_settings_that_set_them_apart(tmp_path):
+    """Runs of one algo that differ in an experiment's settings are separate groups, named by
+    the settings that differ from the algo's defaults; seeds of one setting share a group."""
+    for seed in (0, 1):
+        fake_run(tmp_path, "td3", seed, [100] * 5, weights=1000)
+        fake_run(tmp_path, "ds-td3", seed, [100] * 5, weights=500)
+        fake_run(tmp_path, "ds-td3", seed, [90] * 5, weights=100, folder="s90",
+                 sparsity=0.9)  # fmt: skip
+        fake_run(tmp_path, "ds-td3", seed, [80] * 5, weights=100, folder="s90_rigl_n3",
+                 sparsity=0.9, grow="gradient", n_step=3)  # fmt: skip
+    runs, _ = read_runs(tmp_path)
+    rows = {row["algo"]: row for row in summarise(runs)}
+    assert list(rows) == ["td3", "ds-td3", "ds-td3 90%", "ds-td3 90% grow=gradient n_step=3"]
+    assert [rows[label]["seeds"] for label in rows] == [2, 2, 2, 2]
+    assert rows["ds-td3 90% grow=gradient n_step=3"]["final_iqm"] == 80
