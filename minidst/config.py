@@ -41,6 +41,9 @@ FAMILY_DEFAULTS = {
 }
 #: Settings renamed since runs were first recorded: older ``config.json`` files still load.
 RENAMED_SETTINGS = {"update_every": "rewire_every"}
+#: Settings added since: a ``config.json`` without one was made before it existed, so it ran
+#: the way this value names (not today's default).
+SETTINGS_BEFORE_THEY_EXISTED = {"update_engine": "reference"}
 
 
 def _help(text: str, **extra) -> dict:
@@ -298,6 +301,7 @@ class TrainConfig:
     def from_dict(cls, values: dict) -> TrainConfig:
         """Inverse of :meth:`to_dict` (JSON turns the ``hidden`` tuple into a list)."""
         values = {RENAMED_SETTINGS.get(name, name): value for name, value in values.items()}
+        values = {**SETTINGS_BEFORE_THEY_EXISTED, **values}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = set(values) - known
         if unknown:

@@ -104,3 +104,12 @@ def test_a_renamed_setting_in_an_older_config_still_loads():
     values = TrainConfig().to_dict()
     values["update_every"] = values.pop("rewire_every") + 1
     assert TrainConfig.from_dict(values).rewire_every == 1001
+
+
+def test_an_older_config_without_a_later_setting_reads_as_it_ran():
+    """Runs recorded before ``update_engine`` existed ran the readable update; a config that
+    names its engine keeps it."""
+    values = TrainConfig().to_dict()
+    del values["update_engine"]
+    assert TrainConfig.from_dict(values).update_engine == "reference"
+    assert TrainConfig.from_dict(TrainConfig().to_dict()).update_engine == "compiled"
