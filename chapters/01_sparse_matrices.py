@@ -386,13 +386,27 @@ print(
 #    without forming a dense matrix. (Hint: count the entries per column with `np.bincount`, then
 #    place each entry.) Check it against `S.T.tocsr()`. Chapter 2 needs exactly this.
 # 2. Compressed Sparse Column (CSC) stores a matrix column by column. Which of `A @ x` and `A.T @ x`
-#    is natural to compute from CSR, and which from CSC? Write the CSC matrix-vector product.
+#    is natural to compute from CSR, and which from CSC? Write the CSC matrix-vector product
+#    `csc_matvec(indptr, indices, data, x, n_rows)`, which returns `A @ x`.
 # 3. Redo the memory comparison for float64 values with int32 indices, and for float32 values with
 #    int64 indices (SciPy's choice for very large matrices). Where is the break-even density in each
-#    case? What happens to the `indptr` term for a very tall, very sparse matrix?
+#    case (a fraction, leaving out `indptr`)? What happens to the `indptr` term for a very tall,
+#    very sparse matrix?
 # 4. For a 348 -> 256 layer (Humanoid-v5's first layer; gym's v3, the paper's, had 376 inputs),
-#    find the Erdős–Rényi densities for the paper's lambda = 61 and for lambda = 7. Plot density
-#    against lambda for the shapes 17 -> 256, 348 -> 256 and 256 -> 256. At what lambda does each
-#    become fully dense?
+#    find the Erdős–Rényi densities (to 3 decimals) for the paper's lambda = 61 and for lambda = 7.
+#    Plot density against lambda for the shapes 17 -> 256, 348 -> 256 and 256 -> 256. At what
+#    lambda (to 1 decimal) does each become fully dense?
 # 5. Redo the HalfCheetah count for Humanoid-v5 (348 observations, 17 actions, lambda_1 = 61). What
-#    overall sparsity do the paper's settings give there?
+#    overall sparsity (a fraction, over the weights of the actor and both critics) do the paper's
+#    settings give there?
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(1)
+# For example: exercises.chapter1_exercise1(csr_transpose)

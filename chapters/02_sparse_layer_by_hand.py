@@ -374,10 +374,23 @@ for name, wrong in bugs.items():
 # 3. Run the gradient check in float32 by removing the dtype check from a copy of
 #    `central_difference`. How large is the relative error now, and how does it change with `h`?
 #    Explain the shape of the error as a function of `h` (truncation error against rounding error).
-# 4. Write `sparse_input_grad` from the transposed index without SciPy: build `indptr_t`,
-#    `indices_t` and a permutation `perm` such that `data[perm]` are the values of `W.T` in CSR
-#    order. (Hint: a stable `np.argsort` of `indices`.) Compare your arrays with `W.T.tocsr()`.
+# 4. Write `sparse_input_grad` from the transposed index without SciPy. First write
+#    `transposed_index(indptr, indices, n_in)`, returning `indptr_t`, `indices_t` and a
+#    permutation `perm` such that `data[perm]` are the values of `W.T` in CSR order. (Hint: a
+#    stable `np.argsort` of `indices`.) Compare your arrays with `W.T.tocsr()`.
 # 5. The dense gradient `dZ @ X.T` is non-zero at positions where no connection exists. For a
-#    256 x 256 layer at density 0.1, how many times more multiply-adds does it cost than the SDDMM?
+#    256 x 256 layer at density 0.1, how many times more multiply-adds does it cost than the SDDMM
+#    (one number)?
 #    How would you find the 10 empty positions with the largest gradient magnitude without keeping
 #    the whole dense matrix in memory at once?
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(2)
+# For example: exercises.chapter2_exercise5(your_ratio)

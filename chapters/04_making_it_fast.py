@@ -475,14 +475,15 @@ print(
 # %% [markdown]
 # ## Exercises
 #
-# 1. Write `spmm_batch_major`, the forward kernel for activations of shape `(batch, features)`
-#    (`X[:, indices[k]]` instead of `X[indices[k]]`), check it, and time it against `kernels.spmm`.
+# 1. Write `spmm_batch_major(indptr, indices, data, X, out)`, the forward kernel for activations
+#    of shape `(batch, features)`: it fills `out` of shape `(batch, n_out)` in place, reading
+#    `X[:, indices[k]]` instead of `X[indices[k]]`. Check it, and time it against `kernels.spmm`.
 #    How large is the factor on your machine?
 # 2. Modify `spmm_simple` to handle 2 and then 4 stored weights per pass. Plot GFLOP/s against the
 #    number of weights per pass. Where does it stop helping, and why might it?
 # 3. Compile `sddmm_simple` with `fastmath={"reassoc"}` only, then `{"contract"}` only. Which flag
-#    brings the speed back? Compare the results with the strict version: how many bits of the
-#    float32 mantissa differ, typically?
+#    (one of the two) brings the speed back? Compare the results with the strict version: how many
+#    bits of the float32 mantissa differ, typically?
 # 4. Repeat the density sweep for a 1024 x 1024 layer, and for batch 100 instead of 256 (the paper's
 #    TD3 batch). How do the crossing density and the kernels' GFLOP/s change? Then time
 #    `kernels.spmm_parallel` against `kernels.spmm` at 1024 wide.
@@ -490,3 +491,14 @@ print(
 #    `SparseLinear` at the paper's densities (0.439 and 0.332 for the first layers of actor and
 #    critics, 0.5 for the hidden layers; chapter 1) and for a `DenseLinear`. Is the ratio
 #    what the three products measured above predict?
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(4)
+# For example: exercises.chapter4_exercise1(spmm_batch_major)

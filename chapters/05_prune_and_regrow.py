@@ -36,8 +36,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 # %%
-import copy
-import time
+import inspect
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -52,6 +51,7 @@ from minidst import (
     training_flops,
     warmup,
 )
+from minidst.demo import STUDENTS, build_students, teacher_regression, train_student
 from minidst.flops import layer_table
 from minidst.plot import finish_figure
 from minidst.sparsity import linear_from_csr
@@ -213,26 +213,29 @@ print(f"moments still aligned with data: {tiny_opt.m[0][0].shape} == {layer.weig
 # %% [markdown]
 # ## A regression task
 #
+# The rest of the chapter is the experiment that `minidst demo` runs from the command line, at the
+# chapter's own sizes. `minidst.demo` provides its three building blocks, and we call them one at a
+# time and look at what each does: `teacher_regression` (the data), `build_students` (the three
+# networks) and `train_student` (the training loop).
+#
 # The data comes from a *teacher*: a fixed random network with 24 inputs, two tanh layers of 32
 # units and 4 outputs. Inputs are standard normal, targets are the teacher's outputs, standardised
-# per output. It is a smooth nonlinear function that a 24 -> 256 -> 256 -> 4 student can learn
-# well, but not trivially. The test set is drawn the same way and never used for training.
+# per output with the training set's statistics. It is a smooth nonlinear function that a
+# 24 -> 256 -> 256 -> 4 student can learn well, but not trivially. The test set is drawn the same
+# way and never used for training.
+
+# %%
+print(inspect.getsource(teacher_regression))
 
 # %%
 n_in, n_out = 24, 4
 n_train, n_test = (2048, 512) if QUICK else (16384, 2048)
-teacher = MLP.build(
-    [n_in, 32, 32, n_out], [None, None, None], rng, hidden_activation="tanh", dtype=np.float64
+data = teacher_regression(rng, n_in, n_out, [32, 32], n_train, n_test)
+print(f"train X {data.X_train.shape}, Y {data.y_train.shape}; test X {data.X_test.shape}")
+print(
+    "predicting the mean would give test loss "
+    f"{mse_loss(np.zeros_like(data.y_test), data.y_test)[0]:.3f}"
 )
-X_train = rng.standard_normal((n_in, n_train))
-X_test = rng.standard_normal((n_in, n_test))
-Y_train, Y_test = teacher.forward(X_train), teacher.forward(X_test)
-mean, std = Y_train.mean(axis=1, keepdims=True), Y_train.std(axis=1, keepdims=True)
-X_train, X_test = X_train.astype(np.float32), X_test.astype(np.float32)
-Y_train = ((Y_train - mean) / std).astype(np.float32)
-Y_test = ((Y_test - mean) / std).astype(np.float32)
-print(f"train X {X_train.shape}, Y {Y_train.shape}; test X {X_test.shape}")
-print(f"predicting the mean would give test loss {mse_loss(np.zeros_like(Y_test), Y_test)[0]:.3f}")
 
 # %% [markdown]
 # ## Three students
@@ -244,15 +247,14 @@ print(f"predicting the mean would give test loss {mse_loss(np.zeros_like(Y_test)
 # (density 0.5): on a problem this small, a half-dense network is nearly as good as a dense one,
 # and the effect of rewiring is easier to see when connections are scarce.
 #
-# The dynamic student is a deep copy of the static one, so both start from the very same
-# topology and weights.
+# `build_students` makes the dynamic student a deep copy of the static one, so both start from
+# the very same topology and weights.
 
 # %%
 sizes = [n_in, 256, 256, n_out]
 densities = [erdos_renyi_density(n_in, 256, 7), erdos_renyi_density(256, 256, 20), None]
-dense_net = MLP.build(sizes, [None, None, None], rng)
-static_net = MLP.build(sizes, densities, rng)
-dynamic_net = copy.deepcopy(static_net)
+students = build_students(sizes, densities, rng)
+dense_net, static_net, dynamic_net = (students[name] for name in STUDENTS)
 print("densities:", [None if d is None else round(d, 3) for d in densities])
 print(static_net)
 
@@ -277,58 +279,48 @@ print(
 # ## Training
 #
 # All three students see the same minibatches: we draw the whole schedule of minibatch indices
-# once, up front. The dynamic student calls `evolve_layer` on each of its sparse layers every
-# `rewire_every` steps with drop fraction `zeta = 0.1`. We record the mean minibatch loss over
-# each stretch of `eval_every` steps as the training loss, and the loss on the whole test set at
-# the end of each stretch.
+# once, up front, one row per step. `train_student` is an ordinary Adam loop over that schedule.
+# With `rewire=True` it also calls `evolve_layer` on each sparse layer every `rewire_every` steps
+# (the lines under `if rewire`); that is all that separates the dynamic student from the static
+# one. It records the mean minibatch loss over each stretch of `eval_every` steps as the training
+# loss, and the loss on the whole test set at the end of each stretch.
+
+# %%
+print(inspect.getsource(train_student))
+
+# %% [markdown]
+# The dynamic student rewires every `rewire_every` steps with drop fraction `zeta = 0.1`.
 
 # %%
 steps = 600 if QUICK else 6000
 rewire_every = 50 if QUICK else 200
 eval_every = 25 if QUICK else 50
 zeta = 0.1
-lr = 1e-3
 schedule = rng.integers(0, n_train, size=(steps, batch))
 
-
-def train(net, evolve):
-    opt = Adam(net.layers, lr=lr)
-    history = {"step": [], "train": [], "test": []}
-    running, n_updates = [], 0
-    start = time.perf_counter()
-    for step in range(1, steps + 1):
-        rows = schedule[step - 1]
-        X, Y = np.ascontiguousarray(X_train[:, rows]), np.ascontiguousarray(Y_train[:, rows])
-        loss, dY = mse_loss(net.forward(X), Y)
-        net.backward(dY)
-        opt.step()
-        running.append(loss)
-        if evolve and step % rewire_every == 0 and step < steps:
-            for layer in net.sparse_layers:
-                evolve_layer(layer, opt, zeta, rng)
-            n_updates += 1
-        if step % eval_every == 0:
-            history["step"].append(step)
-            history["train"].append(np.mean(running))
-            history["test"].append(mse_loss(net.forward(X_test), Y_test)[0])
-            running = []
-    history["seconds"] = time.perf_counter() - start
-    history["updates"] = n_updates
-    return history
-
-
 results = {}
-for name, net, evolve in [
-    ("dense", dense_net, False),
-    ("static sparse", static_net, False),
-    ("dynamic sparse", dynamic_net, True),
-]:
-    results[name] = train(net, evolve)
+for name, net in students.items():
+    results[name] = train_student(
+        net,
+        data,
+        schedule,
+        rng,
+        rewire=name == "dynamic sparse",
+        zeta=zeta,
+        rewire_every=rewire_every,
+        lr=1e-3,
+        eval_every=eval_every,
+    )
     h = results[name]
     print(
         f"{name:15s} final train {h['train'][-1]:.4f}  test {h['test'][-1]:.4f}  "
         f"({h['seconds']:.1f} s, {h['updates']} topology updates)"
     )
+
+# %% [markdown]
+# `minidst demo` (`minidst.demo.compare_students`) is these same three calls with its own sizes:
+# a `32 -> 64 -> 1` teacher, `32 -> 256 -> 256 -> 1` students at the paper's `lambda = 64`,
+# `zeta = 0.05`, batch 100, printed as a table of weights, FLOPs and test loss.
 
 # %% [markdown]
 # Every topology update of the dynamic student preserved its size exactly:
@@ -450,6 +442,18 @@ for name, h in results.items():
 #    still fit: explain what would go wrong without the guard (whose moments would each weight
 #    get?). Then write `remap_keeping_moments(optimizer, layer, source)`, a remap that also gives
 #    each regrown connection the moments of the connection that used to be at the same slot of
-#    `data` rather than zeros, and measure its effect on the loss. (The paper's code runs a dense
+#    `data` rather than zeros (`source` is what `topology.rebuild_csr` returns, and `Adam.remap`
+#    is a good start), and measure its effect on the loss. (The paper's code runs a dense
 #    Adam on masked weights, whose moments at a regrown position follow the dense gradient there:
 #    yet another choice. Which one does the loss prefer?)
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(5)
+# For example: exercises.chapter5_exercise5(remap_keeping_moments)

@@ -189,9 +189,23 @@ assert abs(twin.mean()) < one_critic.mean()
 #
 # 1. Make the corridor slippery: with probability 0.2 an action moves the other way. Change
 #    `step` and value iteration (an expectation over the two outcomes) and check the greedy policy.
+#    Give `Q*` as a `(6, 2)` array (rows: states; columns: left, right).
 # 2. Treat the 50-step time limit as terminal in section 3 (store `terminated = True` there).
 #    Which values come out wrong, and by how much?
 # 3. Replace the random behaviour in section 3 by "always left". Can the learned table still
-#    reach `Q*`? Why does off-policy learning need the behaviour to cover the actions?
-# 4. In section 5, vary the number of actions (2, 10, 100) and the noise. How does the
-#    overestimation of one critic grow, and how does the twin estimate behave?
+#    reach `Q*` (True or False)? Why does off-policy learning need the behaviour to cover the
+#    actions?
+# 4. In section 5, vary the number of actions (2, 10, 100) and the noise. What is the
+#    overestimation of one critic with unit noise for each number of actions (to 2 decimals)? How
+#    does it grow with the actions and with the noise, and how does the twin estimate behave?
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(6)
+# For example: exercises.chapter6_exercise3(True)  # or False

@@ -548,6 +548,17 @@ print(f"mean reward of all stored transitions {buffer.reward[: len(buffer)].mean
 #    change? Why does the actor need a critic that has had time to settle?
 # 4. Set `policy_noise = 0` (no target smoothing). On Pendulum the effect is small; argue why, and
 #    suggest a task where a narrow peak in `Q` would be more tempting to exploit.
-# 5. Write the Polyak update for a whole network as one operation on a single flat parameter
-#    vector. Why does that not work any more once a layer is sparse and its topology changes
-#    (chapter 8)?
+# 5. Write `polyak_flat(target_net, online_net, tau)`, the Polyak update for a whole network as
+#    one operation on a single flat parameter vector, written back into the target's arrays. Why
+#    does that not work any more once a layer is sparse and its topology changes (chapter 8)?
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(7)
+# For example: exercises.chapter7_exercise5(polyak_flat)

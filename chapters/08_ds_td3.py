@@ -7,7 +7,7 @@
 # 1. **sparse networks from the first step**: the first two weight layers of the actor and both
 #    critics get an Erdős–Rényi topology; output layers and all biases stay dense;
 # 2. **a topology update** (prune and regrow, chapter 5) of the actor and both critics every
-#    1,000 training iterations;
+#    1,000 training iterations (the paper's setting, Section 5);
 # 3. **sparse target networks**: the Polyak average would mix two topologies, so each target is
 #    trimmed back to its online network's connection count;
 # 4. **FLOP accounting**: the cost of training, counted the paper's way, is what the sparsity buys.
@@ -59,7 +59,7 @@ rng = np.random.default_rng(seed)
 # `TrainConfig` holds every setting of a run, with the paper's values as defaults; `build_agent`
 # turns it into a `TD3` agent for an environment's sizes. The paper's Erdős–Rényi lambdas depend
 # on the environment: for HalfCheetah `lambda_1 = 7` (first layer) and `lambda_2 = 64` (second
-# layer).
+# layer), the paper's Section 5.
 
 # %%
 env = make_env("HalfCheetah-v5")
@@ -108,8 +108,8 @@ for layer_name, (paper, formula) in paper_densities.items():
     assert round(stored, 3) == paper
 
 # %% [markdown]
-# The paper's headline: over the weights of actor and both critics (biases and target networks
-# not counted), 214,784 dense weights become about 106k, a sparsity of 51%.
+# The paper's headline (Section 5): over the weights of actor and both critics (biases and target
+# networks not counted), 214,784 dense weights become about 106k, a sparsity of 51%.
 
 # %%
 counts = count_parameters(layer for _, layer in agent.named_layers())
@@ -146,8 +146,8 @@ for name, net in agent.all_networks().items():
 # 3. Polyak update of the three targets.
 #
 # So each network is rewired right after its own optimizer step. The drop fraction is
-# `zeta = 0.05`, pruned per sign (chapter 5), and as many connections are regrown at random with
-# weight 0 and zero Adam moments.
+# `zeta = 0.05` (the paper's Section 5), pruned per sign (chapter 5), and as many connections are
+# regrown at random with weight 0 and zero Adam moments.
 #
 # To watch it we need data in a replay buffer. Random actions on HalfCheetah will do: we are not
 # trying to learn anything here. In quick mode we rewire every 100 iterations instead of 1,000,
@@ -383,16 +383,18 @@ for label, method in [
     assert 0.45 < sparse / dense < 0.55
 
 # %% [markdown]
-# Both conventions give DS-TD3 about half the cost of dense TD3, in line with the paper's 0.49x:
+# Both conventions give DS-TD3 about half the cost of dense TD3, in line with the paper's 0.49x
+# (Section 5):
 # the FLOP ratio follows the weight ratio, because both count stored weights. The topology updates
 # themselves are not in either count; they happen once per 1,000 iterations and cost about a sort
 # of each layer's connections, which is negligible next to 1,000 training iterations.
 #
 # ### Where the paper's 1.07e14 comes from
 #
-# The paper reports 1.07e14 FLOPs for training dense TD3 on HalfCheetah. A run has 1M environment
-# steps, one training iteration per step after the 25,000 random start steps, so about 975k
-# iterations. Multiply by the per-iteration count above:
+# The paper reports 1.07e14 FLOPs for training dense TD3 on HalfCheetah (Section 5). A run has 1M
+# environment steps (the paper's Table 2 scores agents at 1M), one training iteration per step
+# after the 25,000 random start steps, so about 975k iterations. Multiply by the per-iteration
+# count above:
 
 # %%
 start_steps, total_steps = ds_config.start_steps, ds_config.steps
@@ -422,7 +424,7 @@ assert f"{dense_per_iteration * total_steps:.2e}" == "1.07e+14"
 #
 # * DS-TD3 is TD3 with sparse actor and critics: the first two weight layers Erdős–Rényi sparse
 #   (HalfCheetah: `lambda_1 = 7`, `lambda_2 = 64`, densities 0.439, 0.332 and 0.5), output layers
-#   and biases dense, 51% sparsity over actor + critics weights.
+#   and biases dense, 51% sparsity over actor + critics weights (the paper's Section 5).
 # * `build_agent` makes all three of the paper's agents from a `TrainConfig`; they differ only in
 #   the densities and in the rewiring schedule.
 # * Rewiring fires at `iteration % 1000 == 2`, an actor iteration, and each network is pruned and
@@ -434,26 +436,41 @@ assert f"{dense_per_iteration * total_steps:.2e}" == "1.07e+14"
 #   with the interval between topology updates to see whether it ever fully catches up. The
 #   connection count of every target stays exactly `k`.
 # * FLOPs, the paper's way: `B * (2 x 3 x forward(critic) + 3 x forward(actor) / 2)` per iteration,
-#   targets not counted. Over 1M iterations that is 1.07e14 for dense TD3 on HalfCheetah, and about
-#   half for DS-TD3.
+#   targets not counted. Over 1M iterations that is the paper's 1.07e14 (Section 5) for dense TD3
+#   on HalfCheetah, and about half for DS-TD3.
 
 # %% [markdown]
 # ## Exercises
 #
-# 1. Build the agents for Humanoid-v5 (`paper_lambdas` gives `lambda_1 = 61`). Print the density
-#    table. Which layers are densest, and what is the overall sparsity? Why did the paper choose a
-#    much larger `lambda_1` for Humanoid than for HalfCheetah?
+# 1. Build the agents for Humanoid-v5 (`paper_lambdas` gives the paper's `lambda_1 = 61`, from
+#    its experimental settings in Section 5). Print the density table. Which layers are densest,
+#    and what is the overall sparsity (a fraction)? Why did the paper choose a much larger
+#    `lambda_1` for Humanoid than for HalfCheetah?
 # 2. Change `target_rule` to `"copy"` in the `TrainConfig` and redraw the lag figure. What does
 #    the target do with a connection the online layer just pruned?
 # 3. Move the rewiring *before* the optimizer step (edit a copy of `TD3.update`). How many of the
 #    new connections are still exactly zero when `update` returns? Why does that matter for the
 #    next topology update, given that the per-sign rule prunes exact zeros first?
-# 4. With `rewire_every = 1000` and `tau = 0.005`, estimate from the lag curves how many
-#    iterations a target needs to hold 99% of the online connections. Repeat with `tau = 0.02`.
+# 4. With the paper's `rewire_every = 1000` and `tau = 0.005` (its settings, Section 5), estimate
+#    from the lag curves how many iterations a target needs to hold 99% of the online connections.
+#    Repeat with `tau = 0.02`.
 #    What would go wrong if `rewire_every` were shorter than that?
-# 5. `TD3.flops_per_iteration` counts the target networks; the paper does not. Over a 1M-step run,
-#    by how much does counting them raise the dense total? Does it change the DS-TD3 / TD3 ratio?
+# 5. `TD3.flops_per_iteration` counts the target networks (and the pass through critic 1 in the
+#    actor loss); the paper does not. Over a 1M-step run, by what factor does counting them raise
+#    the dense TD3 total? Give the DS-TD3 / TD3 ratio under both counts (to 3 decimals): does it
+#    change?
 # 6. Measure what the lag costs the TD target: after a topology update, compute the targets `y`
 #    of one batch with the agent's lagging targets, and again with copies brought onto the online
 #    topology by `soft_update(..., rule="copy")`. How large is the difference, relative to the
 #    spread of `y`, and how does it shrink over the next few hundred Polyak steps?
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(8)
+# For example: exercises.chapter8_exercise5(your_factor, (paper_ratio, library_ratio))

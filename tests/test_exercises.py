@@ -1,0 +1,308 @@
+"""The exercise checks accept a right answer and reject a wrong one.
+
+Every right answer here is computed independently of ``minidst.exercises``: by brute force,
+plain loops or a different method (a linear solve instead of value iteration, Monte Carlo instead
+of integration, layers actually built instead of a formula).
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from minidst import exercises
+from minidst.layers import DenseLinear, SparseLinear
+
+
+@pytest.fixture(autouse=True)
+def one_line_verdict(request, capsys):
+    """Every check prints one line per call, starting with its verdict."""
+    yield
+    if not request.node.name.startswith("test_chapter"):
+        return
+    lines = capsys.readouterr().out.splitlines()
+    assert lines, "a check printed nothing"
+    assert all(line.startswith(("Correct: ", "Not yet: ")) for line in lines), lines
+
+
+def er_density(n_in, n_out, lam):
+    return min(1.0, lam * (n_in + n_out) / (n_in * n_out))
+
+
+# ---- chapter 1 ------------------------------------------------------------------------------
+
+
+def transpose_by_loops(indptr, indices, data, shape):
+    n_rows, n_cols = shape
+    rows_of_t = [[] for _ in range(n_cols)]
+    for r in range(n_rows):
+        for k in range(indptr[r], indptr[r + 1]):
+            rows_of_t[indices[k]].append((r, data[k]))  # rows come in increasing order
+    indptr_t = np.cumsum([0] + [len(row) for row in rows_of_t])
+    indices_t = np.array([r for row in rows_of_t for r, _ in row], dtype=np.int64)
+    data_t = np.array([v for row in rows_of_t for _, v in row])
+    return indptr_t, indices_t, data_t
+
+
+def test_chapter1_exercise1():
+    assert exercises.chapter1_exercise1(transpose_by_loops)
+    assert not exercises.chapter1_exercise1(
+        lambda indptr, indices, data, shape: (indptr, indices, data)
+    )
+
+
+def test_chapter1_exercise2():
+    def csc_matvec(indptr, indices, data, x, n_rows):
+        y = np.zeros(n_rows)
+        for c in range(len(indptr) - 1):
+            for k in range(indptr[c], indptr[c + 1]):
+                y[indices[k]] += data[k] * x[c]
+        return y
+
+    def read_as_csr(indptr, indices, data, x, n_rows):
+        return np.array(
+            [
+                data[indptr[r] : indptr[r + 1]] @ x[indices[indptr[r] : indptr[r + 1]]]
+                for r in range(min(n_rows, len(indptr) - 1))
+            ]
+        )
+
+    assert exercises.chapter1_exercise2(csc_matvec)
+    assert not exercises.chapter1_exercise2(read_as_csr)
+
+
+def test_chapter1_exercise3():
+    # Scan the density until CSR (value + index bytes per entry) costs as much as dense.
+    def crossing(value_bytes, index_bytes):
+        densities = np.linspace(0, 1, 100_001)
+        return densities[np.argmax(densities * (value_bytes + index_bytes) >= value_bytes)]
+
+    assert exercises.chapter1_exercise3((crossing(8, 4), crossing(4, 8)))
+    assert not exercises.chapter1_exercise3((0.5, 0.5))
+    assert not exercises.chapter1_exercise3((66.7, 33.3))  # percent, not fractions
+    assert not exercises.chapter1_exercise3(0.5)
+
+
+def test_chapter1_exercise4():
+    densities = (er_density(348, 256, 61), er_density(348, 256, 7))
+    lams = np.arange(0, 300, 0.01)
+    full = [
+        lams[np.argmax([er_density(a, b, lam) >= 1 for lam in lams])]
+        for a, b in [(17, 256), (348, 256), (256, 256)]
+    ]
+    assert exercises.chapter1_exercise4(densities)
+    assert exercises.chapter1_exercise4(densities, full)
+    assert not exercises.chapter1_exercise4(densities[::-1])
+    assert not exercises.chapter1_exercise4(densities, [256, 348, 256])
+
+
+def humanoid_sparsity_by_building_layers():
+    """Build the actor and both critics' layers for Humanoid-v5 and count what they store."""
+    rng = np.random.default_rng(0)
+    layers = []
+    for n_in, n_out in [(348, 17), (365, 1), (365, 1)]:
+        layers += [
+            SparseLinear(n_in, 256, er_density(n_in, 256, 61), rng),
+            SparseLinear(256, 256, er_density(256, 256, 64), rng),
+            DenseLinear(256, n_out, rng),
+        ]
+    stored = sum(layer.nnz for layer in layers)
+    dense = sum(layer.in_features * layer.out_features for layer in layers)
+    return 1 - stored / dense
+
+
+def test_chapter1_exercise5():
+    sparsity = humanoid_sparsity_by_building_layers()
+    assert exercises.chapter1_exercise5(sparsity)
+    assert not exercises.chapter1_exercise5(0.51)  # HalfCheetah's
+    assert not exercises.chapter1_exercise5(100 * sparsity)
+
+
+# ---- chapter 2 ------------------------------------------------------------------------------
+
+
+def test_chapter2_exercise4():
+    def transposed_index(indptr, indices, n_in):
+        entries = sorted(
+            (indices[k], r, k)
+            for r in range(len(indptr) - 1)
+            for k in range(indptr[r], indptr[r + 1])
+        )
+        counts = np.bincount([c for c, _, _ in entries], minlength=n_in)
+        return (
+            np.concatenate([[0], np.cumsum(counts)]),
+            np.array([r for _, r, _ in entries]),
+            np.array([k for _, _, k in entries]),
+        )
+
+    def identity_perm(indptr, indices, n_in):
+        indptr_t, indices_t, perm = transposed_index(indptr, indices, n_in)
+        return indptr_t, indices_t, np.arange(len(perm))
+
+    assert exercises.chapter2_exercise4(transposed_index)
+    assert not exercises.chapter2_exercise4(identity_perm)
+    assert not exercises.chapter2_exercise4(lambda *args: 1 / 0)
+
+
+def test_chapter2_exercise5():
+    layer = SparseLinear(256, 256, 0.1, np.random.default_rng(0))
+    batch = 256
+    assert exercises.chapter2_exercise5(256 * 256 * batch / (layer.nnz * batch))
+    assert not exercises.chapter2_exercise5(3.0)
+
+
+# ---- chapter 4 ------------------------------------------------------------------------------
+
+
+def test_chapter4_exercise1():
+    def spmm_batch_major(indptr, indices, data, X, out):
+        out[:] = 0
+        for r in range(len(indptr) - 1):
+            for k in range(indptr[r], indptr[r + 1]):
+                out[:, r] += data[k] * X[:, indices[k]]
+
+    def forgets_to_fill(indptr, indices, data, X, out):
+        return X
+
+    assert exercises.chapter4_exercise1(spmm_batch_major)
+    assert not exercises.chapter4_exercise1(forgets_to_fill)
+
+
+def test_chapter4_exercise3():
+    assert exercises.chapter4_exercise3("reassoc")
+    assert exercises.chapter4_exercise3('{"reassoc"}')
+    assert not exercises.chapter4_exercise3("contract")
+
+
+# ---- chapter 5 ------------------------------------------------------------------------------
+
+
+def test_chapter5_exercise5():
+    def remap_keeping_moments(optimizer, layer, source):
+        i = optimizer.layers.index(layer)
+        old = [optimizer.m[i][0].copy(), optimizer.v[i][0].copy()]
+        optimizer.remap(layer, source)
+        for moments, previous in zip((optimizer.m[i], optimizer.v[i]), old):
+            for k in range(len(source)):
+                if source[k] < 0:
+                    moments[0][k] = previous[k]
+
+    def zero_moments(optimizer, layer, source):
+        optimizer.remap(layer, source)  # the library's rule: new connections start at zero
+
+    assert exercises.chapter5_exercise5(remap_keeping_moments)
+    assert not exercises.chapter5_exercise5(zero_moments)
+
+
+# ---- chapter 6 ------------------------------------------------------------------------------
+
+
+def slippery_q_by_policy_enumeration(slip=0.2, gamma=0.9, n=6):
+    """Evaluate every deterministic policy exactly (a linear solve) and keep the best values."""
+    goal = n - 1
+
+    def outcomes(s, a):
+        for probability, move in ((1 - slip, a), (slip, 1 - a)):
+            yield probability, (max(s - 1, 0) if move == 0 else s + 1)
+
+    best_v = np.full(n, -np.inf)
+    for policy in itertools.product((0, 1), repeat=goal):
+        P, r = np.zeros((n, n)), np.zeros(n)
+        for s in range(goal):
+            for probability, s_next in outcomes(s, policy[s]):
+                r[s] += probability * (s_next == goal)
+                if s_next != goal:
+                    P[s, s_next] += probability
+        best_v = np.maximum(best_v, np.linalg.solve(np.eye(n) - gamma * P, r))
+    Q = np.zeros((n, 2))
+    for s, a in itertools.product(range(goal), (0, 1)):
+        Q[s, a] = sum(p * (1.0 if s2 == goal else gamma * best_v[s2]) for p, s2 in outcomes(s, a))
+    return Q
+
+
+def test_chapter6_exercise1():
+    assert exercises.chapter6_exercise1(slippery_q_by_policy_enumeration())
+    assert not exercises.chapter6_exercise1(slippery_q_by_policy_enumeration(slip=0.0))
+    assert not exercises.chapter6_exercise1(np.zeros(6))
+
+
+def test_chapter6_exercise3():
+    assert exercises.chapter6_exercise3(False)
+    assert not exercises.chapter6_exercise3(True)
+    assert not exercises.chapter6_exercise3("no")
+
+
+def test_chapter6_exercise4():
+    rng = np.random.default_rng(0)
+    estimates = [
+        float(rng.standard_normal((100_000, n), dtype=np.float32).max(axis=1).mean())
+        for n in (2, 10, 100)
+    ]
+    assert exercises.chapter6_exercise4(estimates)
+    assert not exercises.chapter6_exercise4([0.0, 0.0, 0.0])
+    assert not exercises.chapter6_exercise4(estimates[::-1])
+
+
+# ---- chapter 7 ------------------------------------------------------------------------------
+
+
+def test_chapter7_exercise5():
+    def polyak_flat(target_net, online_net, tau, swap=False):
+        target_flat = np.concatenate([p.ravel() for p in target_net.parameters()])
+        online_flat = np.concatenate([p.ravel() for p in online_net.parameters()])
+        a, b = (target_flat, online_flat) if swap else (online_flat, target_flat)
+        new = tau * a + (1 - tau) * b
+        start = 0
+        for p in target_net.parameters():
+            p[...] = new[start : start + p.size].reshape(p.shape)
+            start += p.size
+
+    assert exercises.chapter7_exercise5(polyak_flat)
+    assert not exercises.chapter7_exercise5(
+        lambda target, online, tau: polyak_flat(target, online, tau, swap=True)
+    )
+
+
+# ---- chapter 8 ------------------------------------------------------------------------------
+
+
+def test_chapter8_exercise1():
+    sparsity = humanoid_sparsity_by_building_layers()
+    assert exercises.chapter8_exercise1(sparsity)
+    assert not exercises.chapter8_exercise1(0.51)
+
+
+def test_chapter8_exercise5():
+    def per_sample_forward(n_in, n_out, lambdas):
+        """2 FLOPs per stored weight: layers n_in -> 256 -> 256 -> n_out."""
+        if lambdas is None:
+            stored = [n_in * 256, 256 * 256]
+        else:
+            stored = [
+                round(er_density(a, b, lam) * a * b)
+                for (a, b), lam in zip([(n_in, 256), (256, 256)], lambdas)
+            ]
+        return 2 * (sum(stored) + 256 * n_out)
+
+    def counts(lambdas):
+        actor, critic = per_sample_forward(17, 6, lambdas), per_sample_forward(23, 1, lambdas)
+        paper = 2 * 3 * critic + 3 * actor / 2
+        # plus targets (actor, two critics) every iteration and critic 1's forward and input
+        # gradient in every second iteration's actor loss
+        library = paper + actor + 2 * critic + 2 * critic / 2
+        return paper, library
+
+    dense, sparse = counts(None), counts((7, 64))
+    factor = dense[1] / dense[0]
+    ratios = (sparse[0] / dense[0], sparse[1] / dense[1])
+    assert exercises.chapter8_exercise5(factor)
+    assert exercises.chapter8_exercise5(factor, ratios)
+    assert not exercises.chapter8_exercise5(1.0)
+    assert not exercises.chapter8_exercise5(factor, (0.5, 0.6))
+
+
+def test_show_checks_lists_a_chapters_checks(capsys):
+    exercises.show_checks(1)
+    out = capsys.readouterr().out
+    assert all(f"chapter1_exercise{i}(" in out for i in (1, 2, 3, 4, 5))
+    assert "chapter2_exercise" not in out
