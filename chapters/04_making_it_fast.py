@@ -345,7 +345,7 @@ ax_rate.set_title("Throughput")
 ax_time.legend(fontsize=8, loc="lower right")
 fig.suptitle(f"{n} x {n} layer, batch {batch}, float32, one thread")
 fig.tight_layout()
-path = OUT / "03_kernel_timing.png"
+path = OUT / "04_kernel_timing.png"
 finish_figure(fig, path)
 print("saved", path)
 

@@ -334,7 +334,7 @@ def _relu_into(z, out):
 
 @njit(cache=True)
 def relu_backward(z, dy):
-    """``dy * (z > 0)`` elementwise into a new array (the reference, in NumPy)."""
+    """``dy * (z > 0)`` elementwise into a new array."""
     out = np.empty_like(dy)
     _relu_backward_into(z, dy, out)
     return out
