@@ -828,17 +828,17 @@ print(
 # ## Exercises
 #
 # 1. Add a `leaky_relu` activation, `f(z) = z` for `z > 0` and `0.01 z` otherwise, with its
-#    backward. Check it against central differences as above, then use it as the hidden activation
-#    of the hand-written MLP and check the whole network's gradients. What does `backward` need:
-#    `z`, `y` or either?
+#    backward (at exactly 0, take the `0.01` side, as `relu` takes its flat side). Check it against
+#    central differences as above, then use it as the hidden activation of the hand-written MLP and
+#    check the whole network's gradients. What does `backward` need: `z`, `y` or either?
 # 2. Write the Huber loss with `delta = 1` (`0.5 d^2` for `|d| <= 1`, `|d| - 0.5` otherwise, with
 #    `d = p - t`, averaged over all entries) and its gradient, and gradient-check it. For
 #    `p = [0, 0.5, 3]` and `t = [0, 0, 0]`, what are the loss and the gradient?
 # 3. A connection regrown late in training starts with zero moments, but Adam's step count `t` is
 #    shared by the whole network and already large, so the bias correction no longer helps it.
-#    With a constant gradient and the default betas, how large (in units of `lr`) is its first
-#    step, and its largest step, and at which of its own steps? (Compare with the "uncorrected"
-#    curve above.) What would per-connection step counts cost in memory?
+#    With a constant gradient and the default betas, how large (in units of `lr`, to 2 decimals)
+#    is its first step, and its largest step, and at which of its own steps? (Compare with the
+#    "uncorrected" curve above.) What would per-connection step counts cost in memory?
 # 4. Under coupled L2 decay with `lr = 1e-3` and `wd = 2e-4`, how many Adam steps does a weight of
 #    1.0 with zero loss gradient take to fall below 0.01? And under decoupled decay? Answer the
 #    second with a formula, the first by simulation.
@@ -848,3 +848,14 @@ print(
 # 6. Train `start` for 100 steps with plain gradient descent (`p -= lr * g`) on the loss and on
 #    1000 times the loss, and compare with the Adam result above. Then find the largest learning
 #    rate at which gradient descent still lowers the loss on the 1000x version.
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(3)
+# For example: exercises.chapter3_exercise2(loss, gradient)

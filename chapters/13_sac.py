@@ -586,9 +586,10 @@ assert sac_flops > 2 * td3_flops
 # ## Exercises
 #
 # 1. Write a copy of `squashed_gaussian` with the naive correction `np.log(1 - a**2)`, assign it to
-#    `minidst.sac.squashed_gaussian`, and train float32 SAC on Pendulum with a large learning rate.
-#    Does a `losses/actor` of NaN or infinity stop the run (`TrainingDiverged`), and when? Log the
-#    largest `|u|` per update to see what the policy was doing.
+#    `minidst.sac.squashed_gaussian`, and train float32 SAC on Pendulum with a large learning rate
+#    and `update_engine="reference"` (the compiled engine, the default, holds its own reference to
+#    the function). Does a `losses/actor` of NaN or infinity stop the run (`TrainingDiverged`),
+#    and when? Log the largest `|u|` per update to see what the policy was doing.
 # 2. Change the actor loss to use critic 1 alone, as TD3 does, and log `values/q1` against the
 #    discounted return of evaluation episodes. Does the minimum of both critics matter for SAC?
 # 3. Train on Pendulum with `entropy="learned"` and plot `values/alpha` and `values/entropy` from
@@ -599,3 +600,14 @@ assert sac_flops > 2 * td3_flops
 # 5. Train on Pendulum with a small and a large fixed temperature (`--alpha 0.01`, `--alpha 1`).
 #    How does the policy's entropy (`values/entropy`) evolve in each, and what happens to the
 #    returns?
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(13)
+# For example: exercises.chapter13_exercise1(naive_squashed_gaussian)

@@ -416,13 +416,25 @@ if not QUICK:  # the default lambdas at Pendulum's 3 observations (quick mode se
 #    chapter 8) and with `--target-update-every 1000` (the appendix). Compare the curves and the
 #    critic loss right after each topology update.
 # 2. `SAC.flops_per_iteration` counts the target critics and the extra critic passes inside the
-#    actor loss. Write the paper's convention for SAC (training passes of actor and critics only)
-#    and compare the DS-SAC / SAC ratio under both counts.
+#    actor loss. Write the paper's convention for SAC (one training pass, 3x a forward pass, of
+#    the actor and of both critics per iteration, and nothing else) and compare the DS-SAC / SAC
+#    ratio at HalfCheetah sizes under both counts, to 3 decimals.
 # 3. In the rewiring section, record `held_by_target` for every iteration over three rewiring
 #    intervals with the Polyak-and-top-k target (`target_update_every=1`) instead of the hard copy.
 #    How does the target's topology follow the online critic's now?
 # 4. Run Static-SAC next to SAC and DS-SAC on Pendulum with 3 seeds each (`minidst sweep`) and read
 #    `minidst report`. Do the intervals let you order the three?
-# 5. Give DS-SAC on Pendulum 90% sparsity with ERK densities (`--sparsity 0.9`), so that the first
-#    layers are sparse too. Does it still learn the swing-up in 5,000 steps, and how many FLOPs
-#    does it save?
+# 5. Give DS-SAC on Pendulum 90% sparsity with ERK densities (`--sparsity 0.9`). Which layers
+#    does ERK make sparse (`layer_stats()`)? Does it still learn the swing-up in 5,000 steps, and
+#    what fraction of SAC's FLOPs per training iteration does it save?
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(14)
+# For example: exercises.chapter14_exercise2((paper_ratio, library_ratio))

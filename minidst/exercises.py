@@ -304,6 +304,230 @@ def chapter2_exercise5(ratio: float) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
+# Chapter 3: networks and optimizers
+# --------------------------------------------------------------------------------------------
+
+
+class _Weights:
+    """A bag of parameters for :class:`~minidst.optim.Adam`: one array and its gradient."""
+
+    def __init__(self, values):
+        self.values = np.array(values, dtype=np.float64)
+        self.grad = np.zeros_like(self.values)
+
+    def parameters(self) -> list[np.ndarray]:
+        return [self.values]
+
+    def gradients(self) -> list[np.ndarray]:
+        return [self.grad]
+
+
+def _one_word(answer) -> str:
+    """A one-word answer, lower case, without quotes or brackets around it."""
+    return str(answer).strip().strip("{}[]()'\" ").lower()
+
+
+def chapter3_exercise1(
+    leaky_relu: Callable, leaky_relu_backward: Callable, needs: str | None = None
+) -> bool:
+    """Your ``leaky_relu(z)`` and ``leaky_relu_backward(z, y, dy)``, slope 0.01 for ``z <= 0``;
+    optionally what the backward needs: ``"z"``, ``"y"`` or ``"either"``."""
+    slope = 0.01
+    rng = np.random.default_rng(301)
+    for shape in [(5, 7), (1, 40)]:
+        z = 3 * rng.standard_normal(shape)
+        z.flat[::6] = 0.0  # the kink, where the "otherwise" side's slope applies
+        dy = rng.standard_normal(shape)
+        expected_y = np.where(z > 0, z, slope * z)
+        expected_dz = dy * np.where(z > 0, 1.0, slope)
+        z_given = z.copy()
+        y, error = _run_student(leaky_relu, z_given)
+        if error:
+            return _verdict(False, "", error)
+        if not np.array_equal(z_given, z):
+            return _verdict(
+                False, "", "your forward changed its input in place; the backward still needs z"
+            )
+        y = _as_floats(y)
+        if y is None or y.shape != z.shape or not np.allclose(y, expected_y, rtol=1e-12, atol=0):
+            return _verdict(False, "", "the forward is wrong: z where z > 0, 0.01 z elsewhere")
+        dz, error = _run_student(leaky_relu_backward, z.copy(), expected_y.copy(), dy.copy())
+        if error:
+            return _verdict(False, "", error)
+        dz = _as_floats(dz)
+        if dz is None or dz.shape != z.shape:
+            return _verdict(False, "", "the backward must return dL/dz, one entry per entry of z")
+        wrong = ~np.isclose(dz, expected_dz, rtol=1e-12, atol=0)
+        if wrong.any():
+            hint = (
+                "right everywhere except at z == 0 exactly: there, take the slope of the "
+                "'otherwise' side, as relu_backward takes the flat side at its kink"
+                if np.all(z[wrong] == 0)
+                else "the backward is wrong: it returns f'(z) * dy elementwise, with f'(z) = 1 "
+                "for z > 0 and 0.01 otherwise"
+            )
+            return _verdict(False, "", hint)
+    # f is strictly increasing and keeps the sign of z, so y > 0 exactly where z > 0.
+    sign_kept = all(
+        np.array_equal(z > 0, np.where(z > 0, z, slope * z) > 0)
+        for z in (rng.standard_normal(1000), np.array([0.0, -1e-300, 1e-300, -np.inf, np.inf]))
+    )
+    expected_needs = "either" if sign_kept else "z"
+    if needs is None:
+        return _verdict(
+            True,
+            "forward and backward match leaky ReLU on random inputs, the kink included, and "
+            "leave their inputs alone.",
+            "",
+        )
+    answer = _one_word(needs)
+    if answer != expected_needs:
+        hint = (
+            "your backward works from one of them; could it work from the other? compare the "
+            "signs of z and y"
+            if answer in ("z", "y")
+            else "answer 'z', 'y' or 'either'"
+        )
+        return _verdict(False, "", hint)
+    return _verdict(
+        True,
+        "the functions are right, and so is 'either': f keeps the sign of z (its slope is "
+        "positive on both sides), so `z > 0` and `y > 0` pick the same entries. ReLU's `y > 0` "
+        "would work too; tanh needs y to be cheap.",
+        "",
+    )
+
+
+def _huber(p: np.ndarray, t: np.ndarray, delta: float = 1.0) -> tuple[float, np.ndarray]:
+    """The Huber loss averaged over all entries, and its gradient with respect to ``p``."""
+    d = p - t
+    inside = np.abs(d) <= delta
+    per_entry = np.where(inside, 0.5 * d * d, delta * (np.abs(d) - 0.5 * delta))
+    return float(per_entry.mean()), np.where(inside, d, delta * np.sign(d)) / d.size
+
+
+def chapter3_exercise2(loss: float, gradient: Sequence[float]) -> bool:
+    """The Huber loss (``delta = 1``, averaged) of ``p = [0, 0.5, 3]`` against ``t = [0, 0, 0]``,
+    and its gradient with respect to ``p`` (three numbers)."""
+    p, t = np.array([0.0, 0.5, 3.0]), np.zeros(3)
+    expected_loss, expected_gradient = _huber(p, t)
+    given_loss, given_gradient = _as_floats(loss), _as_floats(gradient, 3)
+    if given_loss is None or given_loss.shape != () or given_gradient is None:
+        return _verdict(False, "", "give the loss (one number) and the gradient (three numbers)")
+    if not math.isclose(given_loss, expected_loss, abs_tol=1e-3):
+        hint = (
+            "average over the entries, do not sum them"
+            if math.isclose(given_loss, expected_loss * p.size, abs_tol=1e-3)
+            else "per entry: 0.5 d^2 where |d| <= 1 and |d| - 0.5 elsewhere; then the mean"
+        )
+        return _verdict(False, "", "the loss is wrong: " + hint)
+    if not np.allclose(given_gradient, expected_gradient, atol=1e-3):
+        hint = (
+            "the mean divides the gradient by the number of entries too"
+            if np.allclose(given_gradient, expected_gradient * p.size, atol=1e-3)
+            else "differentiate each branch: what is the slope of 0.5 d^2, and of |d| - 0.5?"
+        )
+        return _verdict(False, "", "the loss is right, the gradient not: " + hint)
+    return _verdict(
+        True,
+        f"loss {expected_loss:.4f}, gradient "
+        + ", ".join(f"{g:.4f}" for g in expected_gradient)
+        + ". Inside |d| <= 1 the gradient is d / n (the MSE's, halved); outside it is capped at "
+        "sign(d) / n, so an outlier such as d = 3 pulls no harder than d = 1.",
+        "",
+    )
+
+
+def chapter3_exercise3(first_step: float, largest_step: float, at_step: int) -> bool:
+    """A connection regrown when Adam's shared step count ``t`` is large, with a constant
+    gradient: its first and its largest step in units of ``lr``, and at which of its own steps
+    the largest one comes."""
+    from minidst.optim import Adam
+
+    weight = _Weights([0.0])
+    adam = Adam([weight], lr=1.0)  # lr = 1: each step is measured in units of lr
+    adam.t = 1_000_000  # late in training: both bias corrections are 1 to float precision
+    sizes = []
+    for _ in range(1000):
+        before = weight.values[0]
+        weight.grad[:] = 0.5
+        adam.step()
+        sizes.append(before - weight.values[0])
+    sizes = np.array(sizes)
+    expected = (sizes[0], sizes.max(), int(np.argmax(sizes)) + 1)
+    answer = _as_floats([first_step, largest_step, at_step])
+    if answer is None or answer.shape != (3,):
+        return _verdict(False, "", "give three numbers: first step, largest step, its step")
+    if not math.isclose(answer[0], expected[0], abs_tol=0.01):
+        hint = (
+            "with t large, dividing by (1 - beta^t) changes nothing, so the new connection's "
+            "moments are used as they are, starting from zero"
+            if math.isclose(answer[0], 1.0, abs_tol=0.01)
+            else "follow m and v of the new connection from zero under a constant gradient, "
+            "with both correction factors equal to 1"
+        )
+        return _verdict(False, "", "the first step is wrong: " + hint)
+    if not (math.isclose(answer[1], expected[1], abs_tol=0.01) and answer[2] == expected[2]):
+        return _verdict(
+            False,
+            "",
+            "the first step is right; keep stepping: the steps grow for a while, then shrink "
+            "towards 1. Give the largest size and its step number, counting the first as 1",
+        )
+    return _verdict(
+        True,
+        f"{expected[0]:.2f} x lr at first, then up to {expected[1]:.2f} x lr at its step "
+        f"{expected[2]}: the uncorrected curve, because the correction only knows the shared t. "
+        "Per-connection step counts would cost one more integer per stored connection, next to "
+        "the two moments.",
+        "",
+    )
+
+
+def chapter3_exercise4(coupled_steps: int, decoupled_steps: int) -> bool:
+    """Adam steps (``lr = 1e-3``, ``wd = 2e-4``) until a weight of 1.0 with zero loss gradient
+    falls below 0.01: under coupled L2 decay, and under decoupled decay."""
+    from minidst.optim import Adam
+
+    lr, wd, threshold = 1e-3, 2e-4, 0.01
+    weight = _Weights([1.0])
+    adam = Adam([weight], lr=lr, weight_decay=wd)  # coupled: wd * p joins the zero gradient
+    coupled = 0
+    while weight.values[0] >= threshold and coupled < 1_000_000:
+        adam.step()
+        coupled += 1
+    # Decoupled: w_n = (1 - lr * wd)^n exactly; the first n with w_n < threshold.
+    decoupled = math.floor(math.log(threshold) / math.log1p(-lr * wd)) + 1
+    answer = _as_floats([coupled_steps, decoupled_steps])
+    if answer is None or answer.shape != (2,):
+        return _verdict(False, "", "give two step counts: coupled, then decoupled")
+    if abs(answer[0] - coupled) > 1:
+        hint = (
+            "run the simulation: Adam normalises wd * p to about 1 at first, but v remembers "
+            "the larger gradients of the start, so the steps shrink with the weight"
+            if abs(answer[0] - (1 - threshold) / lr) < 0.05 * coupled
+            else "simulate Adam on one weight with lr = 1e-3, weight_decay = 2e-4 and a zero "
+            "gradient, and count the steps until it is below 0.01"
+        )
+        return _verdict(False, "", "the coupled count is wrong: " + hint)
+    if not math.isclose(answer[1], decoupled, rel_tol=1e-4):
+        return _verdict(
+            False,
+            "",
+            "the coupled count is right; decoupled decay multiplies the weight by (1 - lr * wd) "
+            "at every step: solve (1 - lr * wd)^n < 0.01 for n",
+        )
+    return _verdict(
+        True,
+        f"{coupled:,} steps coupled against {decoupled:,} decoupled. Coupled decay goes through "
+        "Adam's normalisation, so the weight falls by up to lr per step whatever wd is; "
+        f"decoupled decay removes the fraction lr * wd per step, {decoupled / coupled:,.0f} "
+        "times slower here.",
+        "",
+    )
+
+
+# --------------------------------------------------------------------------------------------
 # Chapter 4: making it fast
 # --------------------------------------------------------------------------------------------
 
@@ -337,7 +561,7 @@ def chapter4_exercise1(spmm_batch_major: Callable) -> bool:
 def chapter4_exercise3(flag: str) -> bool:
     """Which single fastmath flag, ``"reassoc"`` or ``"contract"``, brings the SDDMM's speed
     back."""
-    answer = str(flag).strip().strip("{}[]()'\" ").lower()
+    answer = _one_word(flag)
     # The strict dot product is a chain of dependent additions; only permission to reorder the
     # sum lets the compiler keep several partial sums in vector lanes.
     ok = answer == "reassoc"
@@ -624,4 +848,187 @@ def chapter8_exercise5(factor: float, ratios: Sequence[float] | None = None) -> 
         "through the same sparse layers, so they shrink by the same fraction.",
         "factor right; for the ratios give two numbers, (paper's count, library's count), each "
         "DS-TD3 over dense TD3",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 13: SAC
+# --------------------------------------------------------------------------------------------
+
+
+def _squashed_gaussian_reference(head: np.ndarray, eps: np.ndarray) -> dict[str, np.ndarray]:
+    """``squashed_gaussian`` from first principles, in float64: scipy's Gaussian log-density of
+    ``u`` minus the stable ``log(1 - tanh(u)^2)``. (Not the library's function, which an
+    exercise replaces.)"""
+    from scipy.stats import norm
+
+    from minidst.sac import LOG_STD_MAX, LOG_STD_MIN
+
+    head, eps = np.asarray(head, dtype=np.float64), np.asarray(eps, dtype=np.float64)
+    n_act = head.shape[0] // 2
+    mean, raw = head[:n_act], head[n_act:]
+    std = np.exp(LOG_STD_MIN + (LOG_STD_MAX - LOG_STD_MIN) * (np.tanh(raw) + 1) / 2)
+    u = mean + std * eps
+    log_one_minus_a2 = 2 * (math.log(2.0) - u - np.logaddexp(0.0, -2 * u))
+    logp = np.sum(norm.logpdf(u, loc=mean, scale=std) - log_one_minus_a2, axis=0, keepdims=True)
+    return {"a": np.tanh(u), "logp": logp, "u": u, "std": std, "eps": eps, "raw": raw}
+
+
+def chapter13_exercise1(naive_squashed_gaussian: Callable) -> bool:
+    """Your copy of ``squashed_gaussian(head, eps)`` with the naive correction
+    ``np.log(1 - a**2)``: a drop-in replacement (the training run is yours)."""
+    rng = np.random.default_rng(1301)
+    n_act, batch = 3, 64
+    # Moderate |u| in float64: there the naive form is accurate, so everything must agree.
+    head = np.vstack([rng.normal(size=(n_act, batch)), 0.3 * rng.normal(size=(n_act, batch))])
+    eps = rng.normal(size=(n_act, batch))
+    expected = _squashed_gaussian_reference(head, eps)
+    sample, error = _run_student(naive_squashed_gaussian, head.copy(), eps.copy())
+    if error:
+        return _verdict(False, "", error)
+    if not isinstance(sample, dict) or not set(expected) <= set(sample):
+        return _verdict(
+            False,
+            "",
+            "return a dict with the same keys as the library's (" + ", ".join(expected) + "): "
+            "the agent and squashed_gaussian_backward read them",
+        )
+    for key, value in expected.items():
+        given = _as_floats(sample[key])
+        if given is None or given.shape != value.shape:
+            return _verdict(False, "", f"'{key}' should have shape {value.shape}")
+        if not np.allclose(given, value, rtol=1e-9, atol=1e-12):
+            return _verdict(
+                False,
+                "",
+                f"'{key}' differs from the library's where |u| < 5, where the naive correction "
+                "is still accurate: change only how log(1 - a^2) is computed",
+            )
+    # Saturated float32: a policy mean of 12 puts every |u| near 12, where tanh rounds to 1.
+    saturated_head = np.vstack([np.full((1, 8), 12.0), np.full((1, 8), -3.0)]).astype(np.float32)
+    saturated_eps = rng.normal(size=(1, 8)).astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sample, error = _run_student(naive_squashed_gaussian, saturated_head, saturated_eps)
+    if error:
+        return _verdict(False, "", "in float32 with |u| near 12, " + error)
+    logp = np.asarray(sample["logp"])
+    if logp.dtype != np.float32:
+        return _verdict(
+            False,
+            "",
+            f"a float32 head should give a float32 logp, not {logp.dtype}: the agent "
+            "trains in float32, and that is where the naive form breaks",
+        )
+    if np.all(np.isfinite(logp)):
+        return _verdict(
+            False,
+            "",
+            "in float32 with |u| near 12 your logp is still finite: compute the correction "
+            "the naive way, np.log(1 - a**2), so that the run shows what it breaks",
+        )
+    return _verdict(
+        True,
+        "your copy agrees with the library where |u| is moderate, and in float32 with |u| near "
+        "12 its logp is +inf, because tanh(u) rounds to 1 and log(1 - 1) = -inf. One such "
+        "sample makes the actor loss infinite or NaN.",
+        "",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Chapter 14: DS-SAC
+# --------------------------------------------------------------------------------------------
+
+
+def chapter14_exercise2(ratios: Sequence[float]) -> bool:
+    """The DS-SAC / SAC ratio of FLOPs per iteration at HalfCheetah sizes, ``(paper's
+    convention, SAC.flops_per_iteration)``, to 3 decimals."""
+    from minidst.flops import forward_flops
+
+    dense, sparse = _paper_agents(["sac", "ds-sac"], 17, 6, "HalfCheetah-v5")
+
+    def paper_count(agent) -> float:
+        """The training passes (3x forward) of both critics and the actor, every iteration."""
+        critics = sum(forward_flops(critic.layers) for critic in agent.critics)
+        return 3 * critics + 3 * forward_flops(agent.actor.layers)  # the batch size cancels
+
+    batch = 256  # any batch: it cancels in each ratio
+    expected = [
+        paper_count(sparse) / paper_count(dense),
+        sparse.flops_per_iteration(batch) / dense.flops_per_iteration(batch),
+    ]
+    given = _as_floats(ratios, 2)
+    if given is None:
+        return _verdict(False, "", "give two numbers: (paper's convention, library's count)")
+    if np.allclose(given, expected, atol=6e-4):
+        critic, actor = (
+            forward_flops(sparse_net.layers) / forward_flops(dense_net.layers)
+            for sparse_net, dense_net in [
+                (sparse.critics[0], dense.critics[0]),
+                (sparse.actor, dense.actor),
+            ]
+        )
+        return _verdict(
+            True,
+            f"{expected[0]:.3f} (paper) and {expected[1]:.3f} (library). The library adds one "
+            "actor pass and three critic passes per iteration through the same sparse layers, "
+            f"so the ratio barely moves; it shifts towards the critics' own ratio ({critic:.3f}, "
+            f"against the actor's {actor:.3f}).",
+            "",
+        )
+    weights = [sum(layer.nnz for _, layer in agent.named_layers()) for agent in (sparse, dense)]
+    if np.allclose(given, weights[0] / weights[1], atol=6e-4):
+        hint = (
+            "that is the ratio of weights; FLOPs weigh each network by the passes it makes "
+            "per iteration"
+        )
+    elif np.allclose(given, expected[::-1], atol=6e-4):
+        hint = "the order: first the paper's convention, then SAC.flops_per_iteration"
+    else:
+        hint = (
+            "for the paper's convention count one training pass (3x a forward pass) of both "
+            "critics and of the actor per iteration, nothing else; then divide DS-SAC's count "
+            "by SAC's, for both conventions"
+        )
+    return _verdict(False, "", hint)
+
+
+def chapter14_exercise5(saved: float) -> bool:
+    """The fraction of SAC's FLOPs per training iteration that DS-SAC at ``--sparsity 0.9``
+    saves on Pendulum-v1 (3 observations, 1 action)."""
+    from minidst.config import TrainConfig
+    from minidst.factory import build_agent
+
+    agents = {
+        algo: build_agent(
+            TrainConfig(algo=algo, env="Pendulum-v1", **options),
+            3,
+            1,
+            np.ones(1, dtype=np.float32),
+            np.random.default_rng(1405),
+        )
+        for algo, options in [("sac", {}), ("ds-sac", {"sparsity": 0.9})]
+    }
+    flops = {algo: agent.flops_per_iteration(256) for algo, agent in agents.items()}
+    expected = 1 - flops["ds-sac"] / flops["sac"]  # the batch size cancels
+    answer = _as_floats(saved)
+    if answer is None or answer.shape != ():
+        return _verdict(False, "", "give one number, the fraction of SAC's FLOPs saved")
+    if 1 < answer <= 100:
+        return _verdict(False, "", "give the saving as a fraction between 0 and 1, not percent")
+    stats = agents["ds-sac"].layer_stats()
+    dense_first = all(stats[f"topology/{net}_l1_density"] == 1.0 for net in ("actor", "critic1"))
+    layers = (
+        "ERK leaves the first layers dense (with 3 or 4 inputs their share would exceed "
+        "density 1) and puts the hidden ones at density "
+        f"{stats['topology/actor_l2_density']:.3f}"
+        if dense_first
+        else "ERK spreads the connections over the first and the hidden layers"
+    )
+    return _verdict(
+        abs(answer - expected) < 0.005,
+        f"{expected:.3f}: {layers}. ERK sets each network's sparsity to 0.9, so every pass of "
+        "every network costs a tenth, and so does the whole iteration.",
+        "build SAC and DS-SAC with sparsity 0.9 at Pendulum's sizes (no simulator needed) and "
+        "compare their flops_per_iteration; the saving is 1 minus the ratio",
     )

@@ -6,11 +6,13 @@ of integration, layers actually built instead of a formula).
 """
 
 import itertools
+import math
 
 import numpy as np
 import pytest
 
 from minidst import exercises
+from minidst.gradcheck import central_difference
 from minidst.layers import DenseLinear, SparseLinear
 
 
@@ -149,6 +151,86 @@ def test_chapter2_exercise5():
     batch = 256
     assert exercises.chapter2_exercise5(256 * 256 * batch / (layer.nnz * batch))
     assert not exercises.chapter2_exercise5(3.0)
+
+
+# ---- chapter 3 ------------------------------------------------------------------------------
+
+
+def leaky_relu(z):
+    return np.where(z > 0, z, 0.01 * z)
+
+
+def test_chapter3_exercise1():
+    def from_z(z, y, dy):
+        return dy * np.where(z > 0, 1.0, 0.01)
+
+    def from_y(z, y, dy):
+        return dy * np.where(y > 0, 1.0, 0.01)
+
+    def steep_at_the_kink(z, y, dy):
+        return dy * np.where(z >= 0, 1.0, 0.01)
+
+    def in_place(z):
+        z[z < 0] *= 0.01
+        return z
+
+    # Away from the kink, both backward passes agree with central differences.
+    z = np.random.default_rng(0).standard_normal((4, 5))
+    dy = np.random.default_rng(1).standard_normal(z.shape)
+    numeric = central_difference(lambda: float(np.sum(dy * leaky_relu(z))), z)
+    for backward in (from_z, from_y):
+        assert np.allclose(backward(z, leaky_relu(z), dy), numeric, atol=1e-7)
+
+    assert exercises.chapter3_exercise1(leaky_relu, from_z)
+    assert exercises.chapter3_exercise1(leaky_relu, from_y, "either")  # both passed
+    assert not exercises.chapter3_exercise1(leaky_relu, from_y, "z")
+    assert not exercises.chapter3_exercise1(leaky_relu, steep_at_the_kink)
+    assert not exercises.chapter3_exercise1(in_place, from_z)
+    assert not exercises.chapter3_exercise1(lambda z: np.maximum(z, 0), from_z)
+
+
+def test_chapter3_exercise2():
+    def huber_by_loop(p, t):
+        total = 0.0
+        for d in p - t:
+            total += 0.5 * d * d if abs(d) <= 1 else abs(d) - 0.5
+        return total / len(p)
+
+    p, t = np.array([0.0, 0.5, 3.0]), np.zeros(3)
+    loss = huber_by_loop(p, t)
+    gradient = central_difference(lambda: huber_by_loop(p, t), p)
+    assert exercises.chapter3_exercise2(loss, gradient)
+    assert not exercises.chapter3_exercise2(3 * loss, gradient)  # summed
+    assert not exercises.chapter3_exercise2(loss, 3 * gradient)  # not averaged
+    assert not exercises.chapter3_exercise2(loss, 2 * (p - t) / 3)  # the MSE's gradient
+
+
+def test_chapter3_exercise3():
+    # Both bias corrections are 1: m_k = (1 - beta1^k) g and v_k = (1 - beta2^k) g^2.
+    k = np.arange(1, 1001)
+    sizes = (1 - 0.9**k) / np.sqrt(1 - 0.999**k)
+    first, largest, at = sizes[0], sizes.max(), int(k[np.argmax(sizes)])
+    assert exercises.chapter3_exercise3(first, largest, at)
+    assert not exercises.chapter3_exercise3(1.0, 1.0, 1)  # the corrected steps
+    assert not exercises.chapter3_exercise3(first, largest, at - 1)
+
+
+def test_chapter3_exercise4():
+    lr, wd = 1e-3, 2e-4
+    w, m, v, t = 1.0, 0.0, 0.0, 0
+    while w >= 0.01:  # textbook Adam on one weight, L2 decay in the gradient
+        t += 1
+        g = wd * w
+        m = 0.9 * m + 0.1 * g
+        v = 0.999 * v + 0.001 * g * g
+        w -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+    low, high = 1, 10**9  # bisect for the first n with (1 - lr * wd)^n < 0.01
+    while low < high:
+        mid = (low + high) // 2
+        low, high = (low, mid) if (1 - lr * wd) ** mid < 0.01 else (mid + 1, high)
+    assert exercises.chapter3_exercise4(t, low)
+    assert not exercises.chapter3_exercise4(990, low)  # one lr per step
+    assert not exercises.chapter3_exercise4(t, 100 * t)
 
 
 # ---- chapter 4 ------------------------------------------------------------------------------
@@ -299,6 +381,93 @@ def test_chapter8_exercise5():
     assert exercises.chapter8_exercise5(factor, ratios)
     assert not exercises.chapter8_exercise5(1.0)
     assert not exercises.chapter8_exercise5(factor, (0.5, 0.6))
+
+
+# ---- chapter 13 -----------------------------------------------------------------------------
+
+
+def test_chapter13_exercise1():
+    from minidst.sac import LOG_STD_MAX, LOG_STD_MIN, squashed_gaussian
+
+    def naive(head, eps, keys=("a", "logp", "u", "std", "eps", "raw")):
+        n = head.shape[0] // 2
+        mean, raw = head[:n], head[n:]
+        log_std = LOG_STD_MIN + (LOG_STD_MAX - LOG_STD_MIN) * (np.tanh(raw) + 1) / 2
+        std = np.exp(log_std)
+        u = mean + std * eps
+        a = np.tanh(u)
+        gaussian = -0.5 * eps * eps - log_std - 0.5 * math.log(2 * math.pi)
+        logp = np.sum(gaussian - np.log(1 - a**2), axis=0, keepdims=True)
+        sample = {"a": a, "logp": logp, "u": u, "std": std, "eps": eps, "raw": raw}
+        return {key: sample[key] for key in keys}
+
+    assert exercises.chapter13_exercise1(naive)
+    assert not exercises.chapter13_exercise1(squashed_gaussian)  # the stable one stays finite
+    assert not exercises.chapter13_exercise1(lambda head, eps: naive(head, eps, ("a", "logp")))
+
+
+# ---- chapter 14 -----------------------------------------------------------------------------
+
+
+def sac_per_sample_forward(n_in, n_out, lambdas):
+    """2 FLOPs per stored weight of n_in -> 256 -> 256 -> n_out, first two layers at the
+    Erdős–Rényi densities of ``lambdas`` (``None``: dense)."""
+    shapes = [(n_in, 256), (256, 256)]
+    if lambdas is None:
+        stored = [a * b for a, b in shapes]
+    else:
+        stored = [round(er_density(a, b, lam) * a * b) for (a, b), lam in zip(shapes, lambdas)]
+    return 2 * (sum(stored) + 256 * n_out)
+
+
+def test_chapter14_exercise2():
+    from minidst.envs import paper_lambdas
+
+    def counts(lambdas):
+        actor = sac_per_sample_forward(17, 2 * 6, lambdas)  # a mean and a log-std per action
+        critic = sac_per_sample_forward(17 + 6, 1, lambdas)
+        paper = 3 * 2 * critic + 3 * actor
+        # plus the actor on s', both target critics, and both critics' forward and input
+        # gradient inside the actor loss
+        library = paper + actor + 2 * critic + 2 * 2 * critic
+        return paper, library
+
+    dense, sparse = counts(None), counts(paper_lambdas("HalfCheetah-v5", "sac"))
+    ratios = (sparse[0] / dense[0], sparse[1] / dense[1])
+    assert exercises.chapter14_exercise2(ratios)
+    assert exercises.chapter14_exercise2(np.round(ratios, 3))
+    assert not exercises.chapter14_exercise2(ratios[::-1])
+    assert not exercises.chapter14_exercise2((0.5, 0.5))
+
+
+def test_chapter14_exercise5():
+    from scipy.optimize import brentq
+
+    def erk_nnz(sizes, sparsity):
+        """Stored weights per layer: Erdős–Rényi shares scaled to the sparsity, capped at 1, the
+        output layer dense; the scale found by root finding."""
+        shapes = list(itertools.pairwise(sizes))
+        n = np.array([a * b for a, b in shapes], dtype=float)
+        share = np.array([(a + b) / (a * b) for a, b in shapes])
+
+        def density(scale):
+            return np.append(np.minimum(1.0, scale * share[:-1]), 1.0)
+
+        scale = brentq(lambda s: density(s) @ n - (1 - sparsity) * n.sum(), 1e-9, 1e9)
+        return [round(d * size) for d, size in zip(density(scale), n)]
+
+    def per_iteration(stored):
+        actor = 2 * sum(stored([3, 256, 256, 2]))
+        critic = 2 * sum(stored([4, 256, 256, 1]))
+        return 4 * actor + 12 * critic  # SAC.flops_per_iteration, per sample
+
+    def dense(sizes):
+        return [a * b for a, b in itertools.pairwise(sizes)]
+
+    saved = 1 - per_iteration(lambda sizes: erk_nnz(sizes, 0.9)) / per_iteration(dense)
+    assert exercises.chapter14_exercise5(saved)
+    assert not exercises.chapter14_exercise5(0.8)
+    assert not exercises.chapter14_exercise5(100 * saved)
 
 
 def test_show_checks_lists_a_chapters_checks(capsys):
