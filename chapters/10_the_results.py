@@ -42,7 +42,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter
-from scipy.stats import mannwhitneyu
 
 import minidst
 from minidst import report, rundir, stats
@@ -369,8 +368,9 @@ print("saved", path)
 # One weakness matters with so few seeds. If every DS-TD3 seed beats every TD3 seed, every
 # bootstrap resample does too, and the interval collapses to [1, 1], which looks certain and
 # is not. So we add an exact test that knows the sample size: the **Mann-Whitney U test**
-# (`scipy.stats.mannwhitneyu(..., method="exact")`) is built on the same pairwise count, and its
-# exact p-value asks how often a split of the pooled seeds at random would look as lopsided. With
+# (`stats.exact_test`: SciPy's `mannwhitneyu(..., method="exact")`) is built on the same
+# pairwise count, and its exact p-value asks how often a split of the pooled seeds at random
+# would look as lopsided. With
 # n and m seeds, a clean sweep has the smallest possible two-sided p-value, 2 / C(n+m, n):
 
 # %%
@@ -391,7 +391,7 @@ def compare(x, y) -> dict:
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     p_improvement = stats.probability_of_improvement(x, y)
     low, high = stats.probability_of_improvement_interval(x, y)
-    p_value = float(mannwhitneyu(x, y, alternative="two-sided", method="exact").pvalue)
+    p_value = stats.exact_test(x, y)
     smallest = min(1.0, 2 / comb(len(x) + len(y), len(x)))
     if min(len(x), len(y)) < 2:
         verdict = "too few seeds (one side has 1)"

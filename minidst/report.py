@@ -12,7 +12,8 @@ and Static-SAC with SAC). Per group:
   fast it learned, not only where it ended), IQM over seeds;
 * **steps to dense**: the first evaluation step at which the group's IQM curve reaches the dense
   baseline's final IQM;
-* **P(> dense)**: the probability of improvement over the dense baseline, with its interval;
+* **P(> dense)**: the probability of improvement over the dense baseline, with its interval,
+  and the exact test's p-value of no difference (:func:`minidst.stats.exact_test`);
 * **weights, training FLOPs** relative to dense, and the **env-steps/s** measured in the runs
   (median over each run's training rows, then over seeds).
 
@@ -166,6 +167,7 @@ def _summary_row(env: str, label: str, group: list[Run], dense: list[Run]) -> di
         "p_improvement": math.nan,
         "p_improvement_low": math.nan,
         "p_improvement_high": math.nan,
+        "p_exact": math.nan,
         "weights_vs_dense": math.nan,
         "flops_vs_dense": math.nan,
     }
@@ -185,6 +187,7 @@ def _summary_row(env: str, label: str, group: list[Run], dense: list[Run]) -> di
             row["p_improvement"] = stats.probability_of_improvement(finals, dense_finals)
             interval = stats.probability_of_improvement_interval(finals, dense_finals)
             row["p_improvement_low"], row["p_improvement_high"] = interval
+            row["p_exact"] = stats.exact_test(finals, dense_finals)
     return row
 
 
@@ -223,7 +226,8 @@ def _number(value, digits: int = 0) -> str:
 def markdown_table(rows: list[dict]) -> str:
     header = (
         "| env | algo | seeds | final return, IQM [95% CI] | mean return over training | "
-        "steps to dense final | P(> dense) [95% CI] | weights vs dense | FLOPs vs dense | "
+        "steps to dense final | P(> dense) [95% CI] | p, exact test | weights vs dense | "
+        "FLOPs vs dense | "
         "env-steps/s |"
     )
     lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
@@ -236,7 +240,7 @@ def markdown_table(rows: list[dict]) -> str:
         lines.append(
             f"| {row['env']} | {row['algo']} | {row['seeds']} | {_number(row['final_iqm'])} "
             f"{interval} | {_number(row['mean_over_training_iqm'])} | "
-            f"{_number(row['steps_to_dense_final'])} | {p} | "
+            f"{_number(row['steps_to_dense_final'])} | {p} | {_number(row['p_exact'], 2)} | "
             f"{_number(row['weights_vs_dense'], 2)} | {_number(row['flops_vs_dense'], 2)} | "
             f"{_number(row['steps_per_s'])} |"
         )
@@ -327,7 +331,10 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path | None = None) -> Pa
         "percentile-bootstrap interval over seeds. Mean return over training: area under the "
         "curve / its length, IQM over seeds. Steps to dense final: first evaluation at which the "
         "IQM curve reaches the dense baseline's final IQM. P(> dense): probability that a run "
-        "scores above a dense run (Agarwal et al. 2021), with its bootstrap interval. Weights "
+        "scores above a dense run (Agarwal et al. 2021), with its bootstrap interval, which "
+        "collapses to [1, 1] or [0, 0] when one side wins every pair; p, exact test: the "
+        "two-sided Mann-Whitney p-value of no difference, which knows the seed count (3 seeds "
+        "against 3 can never go below 0.1). Weights "
         "and training FLOPs: actor and critics, relative to the dense baseline of the same "
         "family. Env-steps/s: median over the training phase, as measured in these runs.",
         "",

@@ -56,6 +56,16 @@ def test_iqm_and_probability_of_improvement_by_hand():
     assert stats.probability_of_improvement([1, 2], [1, 2]) == 0.5  # ties count half
 
 
+def test_the_exact_test_knows_how_few_seeds_there_are():
+    """A clean sweep of n runs over m is the most extreme of the C(n + m, n) equally likely
+    orders, on either side: p = 2 / C(n + m, n), however large the gap, while the bootstrap
+    interval of P(X > Y) collapses to [1, 1]."""
+    assert stats.exact_test([10, 11, 12], [1, 2, 3]) == pytest.approx(2 / 20)
+    assert stats.exact_test([1000, 2000], [1, 2]) == pytest.approx(2 / 6)
+    assert stats.exact_test(range(10, 15), range(5)) == pytest.approx(2 / 252)
+    assert stats.probability_of_improvement_interval([10, 11, 12], [1, 2, 3]) == (1.0, 1.0)
+
+
 def test_intervals_contain_their_statistic_and_need_two_seeds():
     scores = np.array([120.0, 90.0, 300.0, 150.0, 80.0])
     low, high = stats.iqm_interval(scores)
@@ -82,6 +92,9 @@ def test_summary_against_hand_computation(sweep_dir):
     finals = [np.mean(np.linspace(0, f, 5)) for f in (150, 250, 350, 450)]
     expected_p = stats.probability_of_improvement(finals, [100, 200, 300, 400])
     assert sparse["p_improvement"] == expected_p
+    # Exact test: DS-TD3's finals 75, 125, 175, 225 win U = 4 of the 16 pairs against 100..400.
+    # Of the C(8, 4) = 70 equally likely splits, 1 + 1 + 2 + 3 + 5 = 12 give U <= 4; two-sided.
+    assert sparse["p_exact"] == pytest.approx(2 * 12 / 70)
     assert sparse["weights_vs_dense"] == 0.5 and sparse["flops_vs_dense"] == 0.5
     assert sparse["steps_per_s"] == 50.0
     # Mean return over training of a flat curve is its value; of a straight line, its middle.
