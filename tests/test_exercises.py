@@ -53,6 +53,18 @@ def test_chapter1_exercise1():
     )
 
 
+def test_unsorted_columns_get_their_own_hint_in_chapter1_exercise1(capsys):
+    def transpose_with_each_row_reversed(indptr, indices, data, shape):
+        indptr_t, indices_t, data_t = transpose_by_loops(indptr, indices, data, shape)
+        for start, stop in itertools.pairwise(indptr_t):
+            indices_t[start:stop] = indices_t[start:stop][::-1].copy()
+            data_t[start:stop] = data_t[start:stop][::-1].copy()
+        return indptr_t, indices_t, data_t
+
+    assert not exercises.chapter1_exercise1(transpose_with_each_row_reversed)
+    assert "not in canonical order" in capsys.readouterr().out
+
+
 def test_chapter1_exercise2():
     def csc_matvec(indptr, indices, data, x, n_rows):
         y = np.zeros(n_rows)
