@@ -1,5 +1,5 @@
-"""What a benchmark ran on: CPU, BLAS library and kernel, thread counts. Printed by every
-benchmark first, so a figure always travels with the machine that made it.
+"""What a benchmark ran on: CPU and its vector ISA, BLAS library and kernel, thread counts.
+Printed by every benchmark first, so a figure always travels with the machine that made it.
 
 Pitfall: some machines set ``OPENBLAS_CORETYPE`` (and ``OPENBLAS_L2_SIZE``), which pins OpenBLAS
 to an older kernel (e.g. Haswell's AVX2 on an AVX-512 CPU) and slows dense products ~2x. Dense
@@ -11,18 +11,8 @@ is the baseline of every ratio here, so measure it on the machine's best kernel:
 from __future__ import annotations
 
 import os
-import platform
 
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as file:
-            for line in file:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+from minidst.machine import cpu_model_id, cpu_name, vector_isa
 
 
 def blas_description() -> str:
@@ -46,7 +36,8 @@ def describe() -> str:
     import numba
 
     lines = [
-        f"CPU: {cpu_name()} ({os.cpu_count()} logical cores)",
+        f"CPU: {cpu_name()} (family/model {cpu_model_id() or '?'}), vector ISA {vector_isa()}, "
+        f"{os.cpu_count()} logical cores",
         f"BLAS: {blas_description()}",
         f"Numba: {numba.__version__}, {numba.get_num_threads()} thread(s)",
     ]

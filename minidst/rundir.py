@@ -2,7 +2,8 @@
 
 ::
 
-    config.json        every setting, plus the versions of the libraries that ran it
+    config.json        every setting, the versions of the libraries that ran it, and the machine
+                       (CPU model, vector ISA) it started on and any it was resumed on
     progress.csv       a row every ``log_every`` steps: losses, Q values, topology, FLOPs, speed
     evaluations.csv    a row per evaluation: step, return_mean, return_std, min, max
     checkpoint.npz     the full training state at the end of an episode (resume from it)
@@ -24,6 +25,7 @@ import numpy as np
 from minidst.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from minidst.config import TrainConfig
 from minidst.logger import CSVLog
+from minidst.machine import describe_machine
 
 CONFIG = "config.json"
 PROGRESS = "progress.csv"
@@ -81,7 +83,12 @@ def create(run_dir: str | Path, config: TrainConfig, overwrite: bool = False) ->
         run_dir.mkdir(parents=True, exist_ok=True)
         for name in existing:
             (run_dir / name).unlink()
-        _write_record(run_dir, {"config": config.to_dict(), "versions": library_versions()})
+        record = {
+            "config": config.to_dict(),
+            "versions": library_versions(),
+            "machine": describe_machine(),
+        }
+        _write_record(run_dir, record)
     except OSError as error:
         raise ValueError(f"cannot write to run directory {run_dir}: {error.strerror}") from None
     return run_dir
@@ -105,8 +112,23 @@ def extend(run_dir: str | Path, steps: int) -> None:
     _write_record(Path(run_dir), record)
 
 
+def record_resume_machine(run_dir: str | Path) -> None:
+    """Add this machine to ``config.json``'s ``resumed_on`` list if the run did not start here
+    and has not been resumed here before: a run's steps/s (and float rounding) are the machine's.
+    """
+    record = json.loads((Path(run_dir) / CONFIG).read_text())
+    machine = describe_machine()
+    seen = [record.get("machine"), *record.get("resumed_on", [])]
+    if machine not in seen:
+        record["resumed_on"] = [*record.get("resumed_on", []), machine]
+        _write_record(Path(run_dir), record)
+
+
 def _write_record(run_dir: Path, record: dict) -> None:
-    (run_dir / CONFIG).write_text(json.dumps(record, indent=2) + "\n")
+    # Atomically (write beside, then rename): a crash mid-write must not lose the run's record.
+    partial = run_dir / (CONFIG + ".partial")
+    partial.write_text(json.dumps(record, indent=2) + "\n")
+    partial.replace(run_dir / CONFIG)
 
 
 def progress_log(run_dir: str | Path) -> CSVLog:

@@ -23,6 +23,7 @@ from minidst.cli import main
 from minidst.compiled import CompiledTD3
 from minidst.config import TrainConfig
 from minidst.logger import Speedometer
+from minidst.machine import describe_machine, vector_isa
 from minidst.rundir import RUN_FILES
 from minidst.stats import iqm_with_band
 from minidst.train import Trainer
@@ -48,6 +49,8 @@ def test_run_directory_holds_every_record(uninterrupted):
     record = json.loads((uninterrupted / "config.json").read_text())
     assert record["config"]["algo"] == "ds-td3" and record["config"]["steps"] == TOTAL
     assert {"numpy", "scipy", "numba", "gymnasium", "mujoco"} <= set(record["versions"])
+    assert record["machine"] == describe_machine() and record["machine"]["isa"] == vector_isa()
+    assert "resumed_on" not in record
     evaluations = read_csv(uninterrupted / "evaluations.csv")
     assert [int(row["step"]) for row in evaluations] == [0, 400, 800, 1200]
     assert {"return_mean", "return_std"} <= set(evaluations[0])
@@ -81,7 +84,24 @@ def test_resume_equals_uninterrupted_run(uninterrupted, tmp_path, capsys):
     assert main(["train", "--resume", str(run_dir), "--steps", str(TOTAL), "--quiet"]) == 0
     assert capsys.readouterr().out == ""  # --quiet means quiet on resume too
     assert_same_run(uninterrupted, run_dir)
-    assert json.loads((run_dir / "config.json").read_text())["config"]["steps"] == TOTAL
+    record = json.loads((run_dir / "config.json").read_text())
+    assert record["config"]["steps"] == TOTAL
+    assert "resumed_on" not in record  # resumed on the machine it started on
+
+
+def test_a_run_resumed_on_another_machine_records_it(tmp_path):
+    run_dir = tmp_path / "moved"
+    assert main(["train", *SMALL, "--steps", "400", "--run-dir", str(run_dir)]) == 0
+    path = run_dir / "config.json"
+    record = json.loads(path.read_text())
+    started_on = {"cpu": "Other CPU", "family_model": "", "isa": "NEON", "cores": 8}
+    record["machine"] = started_on
+    path.write_text(json.dumps(record))
+    for _ in range(2):  # resumed twice here: recorded once
+        assert main(["train", "--resume", str(run_dir), "--steps", "600", "--quiet"]) == 0
+    record = json.loads(path.read_text())
+    assert record["machine"] == started_on
+    assert record["resumed_on"] == [describe_machine()]
 
 
 def test_ds_sac_with_learned_temperature_resumes_exactly(tmp_path):
