@@ -17,6 +17,27 @@ import numpy as np
 from minidst import rundir
 from minidst.stats import iqm_with_band
 
+#: Each algorithm's colour in every figure of minidst (matplotlib's tab10 hues), so a reader
+#: who learns "DS-TD3 is green" in one chapter can trust it in the next.
+ALGO_COLOURS = {"td3": "#1f77b4", "static-td3": "#ff7f0e", "ds-td3": "#2ca02c",
+                "sac": "#d62728", "static-sac": "#9467bd", "ds-sac": "#8c564b"}  # fmt: skip
+#: Colours for groups that are not a plain algorithm (``"ds-td3 90% grow=gradient"``): the
+#: tab20 palette without the hues taken above, then grey.
+_OTHER_COLOURS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#e377c2",
+                  "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5",
+                  "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd")  # fmt: skip
+
+
+def group_colours(labels) -> dict[str, str]:
+    """A distinct colour for every group label: a plain algorithm keeps its
+    :data:`ALGO_COLOURS` hue; the others get the next free colour in sorted order, so one
+    group has one colour in every panel of a figure. Up to 26 groups are distinct."""
+    colours = {label: ALGO_COLOURS[label] for label in labels if label in ALGO_COLOURS}
+    others = sorted(label for label in set(labels) if label not in ALGO_COLOURS)
+    for i, label in enumerate(others):
+        colours[label] = _OTHER_COLOURS[i] if i < len(_OTHER_COLOURS) else "#4d4d4d"
+    return colours
+
 
 def read_run(run_dir: str | Path) -> dict:
     """``{"algo", "env", "seed", "steps" (n,), "returns" (n,)}`` of one run directory."""
@@ -63,6 +84,7 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, seed: int = 0) -> Pat
     fig = Figure(figsize=(6 * len(envs), 4))
     axes = fig.subplots(1, len(envs), squeeze=False)
     rng = np.random.default_rng(seed)
+    colours = group_colours({run["algo"] for run in runs})
     for ax, env in zip(axes[0], envs):
         for algo in sorted({run["algo"] for run in runs if run["env"] == env}):
             group = [run for run in runs if run["env"] == env and run["algo"] == algo]
@@ -72,13 +94,13 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, seed: int = 0) -> Pat
                 steps = np.intersect1d(steps, run["steps"])
             curves = np.array([run["returns"][np.isin(run["steps"], steps)] for run in group])
             if len(group) == 1:
-                ax.plot(steps, curves[0], label=f"{algo} (seed {group[0]['seed']})")
+                ax.plot(steps, curves[0], color=colours[algo],
+                        label=f"{algo} (seed {group[0]['seed']})")  # fmt: skip
                 continue
             iqm, low, high = iqm_with_band(curves, rng)
-            (line,) = ax.plot(
-                steps, iqm, label=f"{algo}: IQM of {len(group)} seeds, 95% bootstrap CI"
-            )
-            ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2)
+            ax.plot(steps, iqm, color=colours[algo],
+                    label=f"{algo}: IQM of {len(group)} seeds, 95% bootstrap CI")  # fmt: skip
+            ax.fill_between(steps, low, high, color=colours[algo], alpha=0.2)
         ax.set_title(env)
         ax.set_xlabel("environment steps")
         ax.set_ylabel("evaluation return (mean of episodes)")

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from minidst import rundir, stats
+from minidst import random_policy, rundir, stats
 from minidst.cli import main
 from minidst.config import TrainConfig
-from minidst.report import read_runs, summarise
+from minidst.report import across_environments, read_runs, summarise
 
 STEPS = 20_000  # evaluations at 0, 5k, 10k, 15k, 20k
 
@@ -83,18 +83,26 @@ def test_summary_against_hand_computation(sweep_dir):
     rows = {row["algo"]: row for row in summarise(runs)}
     dense, sparse = rows["td3"], rows["ds-td3"]
     assert dense["seeds"] == sparse["seeds"] == 4
-    # Final return: the mean of the (here, all five) last evaluations of each seed.
-    assert dense["final_iqm"] == 250.0
-    assert sparse["final_iqm"] == np.mean([250, 350]) / 2  # a straight line's mean is its middle
-    assert sparse["final_ci_low"] <= sparse["final_iqm"] <= sparse["final_ci_high"]
-    # DS-TD3's IQM curve is 0, 75, 150, 225, 300: it first reaches 250 at the last evaluation.
-    assert sparse["steps_to_dense_final"] == 20_000
-    finals = [np.mean(np.linspace(0, f, 5)) for f in (150, 250, 350, 450)]
+    # Final return: the mean of the evaluations after step 0 (here, all four) of each seed.
+    assert dense["final_iqm"] == dense["final_mean"] == 250.0
+    finals = [np.mean(np.linspace(0, f, 5)[1:]) for f in (150, 250, 350, 450)]  # 5f/8
+    assert finals == [93.75, 156.25, 218.75, 281.25]
+    assert sparse["final_iqm"] == 187.5  # the middle two
+    assert sparse["final_mean"] == 187.5
+    # Student-t interval: sd of the finals is 80.69; t(0.975, 3 df) = 3.1824.
+    half = 3.182446 * np.std(finals, ddof=1) / 2
+    assert (sparse["final_mean_low"], sparse["final_mean_high"]) == pytest.approx(
+        (187.5 - half, 187.5 + half)
+    )
+    # DS-TD3's mean curve is 0, 75, 150, 225, 300; smoothed over 3 evaluations 0, 37.5, 75,
+    # 150, 225: it never reaches dense's 250 (the raw curve would, at the last evaluation).
+    assert sparse["steps_to_dense_final"] is None and sparse["steps_to_dense_never"] > 0.5
     expected_p = stats.probability_of_improvement(finals, [100, 200, 300, 400])
-    assert sparse["p_improvement"] == expected_p
-    # Exact test: DS-TD3's finals 75, 125, 175, 225 win U = 4 of the 16 pairs against 100..400.
-    # Of the C(8, 4) = 70 equally likely splits, 1 + 1 + 2 + 3 + 5 = 12 give U <= 4; two-sided.
-    assert sparse["p_exact"] == pytest.approx(2 * 12 / 70)
+    assert sparse["p_improvement"] == expected_p == 5 / 16
+    # Exact test: U = 5 of the 16 pairs. Of the C(8, 4) = 70 equally likely splits,
+    # 1 + 1 + 2 + 3 + 5 + 5 = 17 give U <= 5; two-sided.
+    assert sparse["p_exact"] == pytest.approx(2 * 17 / 70)
+    assert 0.05 < sparse["p_welch"] < 1 and sparse["p_equivalence"] > 0.05
     assert sparse["weights_vs_dense"] == 0.5 and sparse["flops_vs_dense"] == 0.5
     assert sparse["steps_per_s"] == 50.0
     # Mean return over training of a flat curve is its value; of a straight line, its middle.
@@ -110,8 +118,10 @@ def test_report_files(sweep_dir, tmp_path, capsys):
     assert "stratified by environment" in text
     summary = json.loads((out / "summary.json").read_text())
     assert {row["algo"] for row in summary} == {"td3", "ds-td3"}
-    assert (out / "summary.csv").read_text().startswith("env,algo,seeds,final_iqm")
+    assert (out / "summary.csv").read_text().startswith("env,algo,seeds,final_mean,final_mean_low")
     assert (out / "curves.png").stat().st_size > 10_000
+    assert (out / "profile.png").stat().st_size > 10_000 and "profile.png" in text
+    assert "Student-t" in text and "equivalence test" in text
 
 
 def test_a_folder_without_finished_runs_is_a_one_line_error(tmp_path, capsys):
@@ -130,8 +140,31 @@ def test_runs_are_grouped_by_the_settings_that_set_them_apart(tmp_path):
                  sparsity=0.9)  # fmt: skip
         fake_run(tmp_path, "ds-td3", seed, [80] * 5, weights=100, folder="s90_rigl_n3",
                  sparsity=0.9, grow="gradient", n_step=3)  # fmt: skip
+        fake_run(tmp_path, "td3", seed, [70] * 5, weights=500, folder="equal_weights",
+                 hidden=(177, 177))  # fmt: skip
     runs, _ = read_runs(tmp_path)
     rows = {row["algo"]: row for row in summarise(runs)}
-    assert list(rows) == ["td3", "ds-td3", "ds-td3 90%", "ds-td3 90% grow=gradient n_step=3"]
-    assert [rows[label]["seeds"] for label in rows] == [2, 2, 2, 2]
+    assert list(rows) == [
+        "td3", "td3 hidden=177", "ds-td3", "ds-td3 90%", "ds-td3 90% grow=gradient n_step=3"
+    ]  # fmt: skip
+    assert [rows[label]["seeds"] for label in rows] == [2, 2, 2, 2, 2]
+    assert rows["td3 hidden=177"]["weights_vs_dense"] == 0.5  # compared with dense td3 256
     assert rows["ds-td3 90% grow=gradient n_step=3"]["final_iqm"] == 80
+
+
+def test_a_final_score_never_includes_the_untrained_evaluation(tmp_path):
+    """A run with fewer than 10 evaluations scores the mean of its trained ones only."""
+    fake_run(tmp_path, "td3", 0, [-5000, 100, 200, 300, 400], weights=1000)
+    (run,) = read_runs(tmp_path)[0]
+    assert run.final == 250.0
+
+
+def test_normalised_scores_rank_negative_returns_the_right_way(tmp_path, monkeypatch):
+    """Pendulum-like returns: DS-TD3 at -1,398 beats TD3 at -1,431 and must score above 1."""
+    monkeypatch.setattr(random_policy, "random_score", lambda env: -1500.0)
+    for seed, (ds, dense) in enumerate([(-1390, -1420), (-1406, -1442)]):
+        fake_run(tmp_path, "td3", seed, [dense] * 5, weights=1000)
+        fake_run(tmp_path, "ds-td3", seed, [ds] * 5, weights=500)
+    rows = {row["algo"]: row for row in across_environments(read_runs(tmp_path)[0])}
+    assert rows["td3"]["normalised_final_iqm"] == pytest.approx(1.0)
+    assert rows["ds-td3"]["normalised_final_iqm"] == pytest.approx(102 / 69)
