@@ -167,8 +167,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_plot(args: argparse.Namespace) -> int:
-    from minidst.plot import plot_runs
+    from minidst.plot import distinct_runs, plot_runs
 
+    for skipped, kept in distinct_runs(args.run_dirs)[1]:
+        print(f"{skipped}: the same run as {kept}, counted once", file=sys.stderr)
     print(f"wrote {plot_runs(args.run_dirs, args.out)}")
     return 0
 

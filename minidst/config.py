@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from minidst.agent import AgentConfig, TopologySchedule
 from minidst.compiled import ENGINES
 from minidst.sac import SACConfig
-from minidst.sparsity import DRAWS, INIT_RULES, check_sparsity
+from minidst.sparsity import DENSITY_RULES, DRAWS, INIT_RULES, check_sparsity
 from minidst.target import SPARSE_TARGET_RULES
 from minidst.td3 import TD3Config
 from minidst.topology import GROW_RULES, PRUNE_RULES, SCHEDULES
@@ -135,6 +135,26 @@ class TrainConfig:
             "global weight sparsity per network with ERK layer densities (e.g. 0.9); "
             "default: the paper's Erdős–Rényi lambdas",
             type=float,
+        ),
+    )
+    match_dense: int | None = field(
+        default=None,
+        metadata=_help(
+            "a weight budget instead of a sparsity: each network stores as many weights as "
+            "the dense one of this hidden width (e.g. 256, with --hidden 1024,1024)",
+            type=int,
+        ),
+    )
+    budget_fraction: float = field(
+        default=1.0,
+        metadata=_help("with --match-dense: store this fraction of that budget (e.g. 0.5)"),
+    )
+    density_rule: str = field(
+        default="erk",
+        metadata=_help(
+            "with --sparsity or --match-dense, how layers share the weights: one Erdős–Rényi "
+            "scale for all (erk, RigL's), or the paper's lambda1:lambda2 ratio scaled (er)",
+            choices=DENSITY_RULES,
         ),
     )
     lambda1: float | None = field(
@@ -261,18 +281,44 @@ class TrainConfig:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ValueError(f"--{_flag(name)} must be positive, got {getattr(self, name)}")
-        for name in ("seed", "start_steps", "freeze_last", "lr", "weight_decay", "policy_noise"):
+        for name in ("seed", "start_steps", "freeze_last", "lr", "weight_decay", "policy_noise",
+                     "noise_clip", "exploration_noise"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise ValueError(f"--{_flag(name)} must be >= 0, got {getattr(self, name)}")
         for name in ("gamma", "tau", "drop_fraction"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"--{_flag(name)} must be in [0, 1], got {getattr(self, name)}")
+        if self.steps <= self.start_steps:
+            raise ValueError(
+                f"--steps {self.steps:,} is not above --start-steps {self.start_steps:,} (random "
+                "actions before training starts): the run would never train; lower --start-steps"
+            )
+        if self.batch_size > self.buffer_size:
+            raise ValueError(
+                f"--batch-size {self.batch_size} is larger than the replay buffer "
+                f"(--buffer-size {self.buffer_size})"
+            )
         if not self.hidden or any(width <= 0 for width in self.hidden):
             raise ValueError(f"--hidden needs positive widths, got {self.hidden}")
         if self.sparsity is not None:
             if not self.sparse:
                 raise ValueError(f"--sparsity applies to sparse variants, not dense {self.algo}")
             check_sparsity(self.sparsity)
+        if self.match_dense is not None:
+            if not self.sparse:
+                raise ValueError(f"--match-dense applies to sparse variants, not dense {self.algo}")
+            if self.sparsity is not None:
+                raise ValueError("--match-dense and --sparsity both set the weight count: pick one")
+            if self.match_dense <= 0:
+                raise ValueError(f"--match-dense must be a positive width, got {self.match_dense}")
+        if not 0 < self.budget_fraction <= 1:
+            raise ValueError(f"--budget-fraction must be in (0, 1], got {self.budget_fraction}")
+        if self.budget_fraction != 1 and self.match_dense is None:
+            raise ValueError("--budget-fraction is a fraction of --match-dense's budget: set both")
+        if self.density_rule != "erk" and self.sparsity is None and self.match_dense is None:
+            raise ValueError(
+                "--density-rule shares a global weight budget: it needs --sparsity or --match-dense"
+            )
         for name in ("lambda1", "lambda2"):
             value = getattr(self, name)
             if value is not None and value <= 0:
@@ -285,6 +331,7 @@ class TrainConfig:
             "update_engine": ENGINES,
             "init": INIT_RULES,
             "draw": DRAWS,
+            "density_rule": DENSITY_RULES,
         }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
@@ -328,3 +375,29 @@ def default_text(name: str) -> str:
 
 def _flag(name: str) -> str:
     return name.replace("_", "-")
+
+
+#: The settings an experiment varies, which name a group of runs beside its algo.
+LABEL_SETTINGS = ("hidden", "match_dense", "budget_fraction", "density_rule", "sparsity",
+                  "grow", "prune", "n_step", "drop_fraction", "schedule", "rewire_every", "init",
+                  "draw", "target_rule", "freeze_last")  # fmt: skip
+
+
+def group_label(config: TrainConfig) -> str:
+    """A run's group: its algo, then every setting of :data:`LABEL_SETTINGS` that differs from
+    the algo's default, e.g. ``"ds-td3 90% grow=gradient n_step=3"``; runs that differ only in
+    seed share a label (``minidst report`` and ``minidst plot`` group by it)."""
+    default = TrainConfig(algo=config.algo, env=config.env).validate()
+    parts = [config.algo]
+    for name in LABEL_SETTINGS:
+        value = getattr(config, name)
+        if value == getattr(default, name):
+            continue
+        if name == "sparsity":
+            parts.append(f"{value:.0%}")
+        elif name == "hidden":
+            widths = sorted(set(value))
+            parts.append("hidden=" + ",".join(map(str, widths if len(widths) == 1 else value)))
+        else:
+            parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
+    return " ".join(parts)

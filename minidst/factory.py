@@ -4,7 +4,9 @@ a SAC, dense, static sparse or dynamic sparse.
 The three variants of each family differ only in two objects handed to the agent:
 
 * :class:`~minidst.agent.NetworkDensities` - the density of every layer (``None`` = dense), from
-  the paper's Erdős–Rényi lambdas per env or, with ``--sparsity``, ERK at that global sparsity;
+  the paper's Erdős–Rényi lambdas per env or, with ``--sparsity``, ERK at that global sparsity,
+  or, with ``--match-dense W``, at the sparsity where each network stores the weights of its
+  dense twin of hidden width ``W`` (a wide sparse network at a small dense one's budget);
 * :class:`~minidst.agent.TopologySchedule` - when and how to rewire (dynamic variants only).
 
 ``config.update_engine`` picks the readable agent or its compiled twin (:mod:`minidst.compiled`);
@@ -20,7 +22,7 @@ from minidst.compiled import COMPILED_AGENTS
 from minidst.config import TrainConfig
 from minidst.envs import paper_lambdas
 from minidst.sac import SAC, SACConfig
-from minidst.sparsity import layer_densities
+from minidst.sparsity import budget_sparsity, layer_densities
 from minidst.td3 import TD3, TD3Config
 
 
@@ -30,14 +32,20 @@ def network_densities(config: TrainConfig, obs_dim: int, act_dim: int) -> Networ
     lambdas = {
         "lambda1": config.lambda1 if config.lambda1 is not None else lambda1,
         "lambda2": config.lambda2 if config.lambda2 is not None else lambda2,
-        "sparsity": config.sparsity,
+        "rule": config.density_rule,
     }
     # SAC's actor outputs a mean and a log-std per action dimension; TD3's, the action itself.
     actor_outputs = 2 * act_dim if config.family == "sac" else act_dim
-    return NetworkDensities(
-        actor=layer_densities([obs_dim, *config.hidden, actor_outputs], **lambdas),
-        critic=layer_densities([obs_dim + act_dim, *config.hidden, 1], **lambdas),
-    )
+    densities = {}
+    for name, sizes in (
+        ("actor", [obs_dim, *config.hidden, actor_outputs]),
+        ("critic", [obs_dim + act_dim, *config.hidden, 1]),
+    ):
+        sparsity = config.sparsity
+        if config.match_dense is not None:
+            sparsity = budget_sparsity(sizes, config.match_dense, config.budget_fraction)
+        densities[name] = layer_densities(sizes, sparsity=sparsity, **lambdas)
+    return NetworkDensities(**densities)
 
 
 def topology_schedule(config: TrainConfig) -> TopologySchedule:

@@ -1,6 +1,8 @@
 """Learning curves across runs: interquartile mean and a bootstrap confidence band.
 
-Runs are grouped by (env, algo). With several seeds, each curve is the **interquartile mean**
+Runs are grouped by env and by the settings that set them apart (``"ds-td3 90%"``, see
+:func:`minidst.config.group_label`), and a run given twice (the same directory, or a copy: same
+settings and seed) counts once. With several seeds, each curve is the **interquartile mean**
 (IQM: the mean of the middle 50% of seeds, ``scipy.stats.trim_mean(x, 0.25)``; robust to one
 lucky or unlucky seed, yet less noisy than the median) and the band is a **95% bootstrap
 confidence interval** of that IQM (seeds resampled with replacement). The legend says so, and how
@@ -15,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from minidst import rundir
+from minidst.config import group_label
 from minidst.stats import iqm_with_band
 
 #: Each algorithm's colour in every figure of minidst (matplotlib's tab10 hues), so a reader
@@ -40,18 +43,38 @@ def group_colours(labels) -> dict[str, str]:
 
 
 def read_run(run_dir: str | Path) -> dict:
-    """``{"algo", "env", "seed", "steps" (n,), "returns" (n,)}`` of one run directory."""
+    """``{"algo", "label", "env", "seed", "length", "steps" (n,), "returns" (n,)}`` of one run
+    directory (``label``: its group, :func:`~minidst.config.group_label`; ``length``: its total
+    steps)."""
     config = rundir.read_config(run_dir)
     steps, returns = rundir.read_evaluations(run_dir)
     if len(steps) == 0:
         raise ValueError(f"{run_dir} has no evaluations yet")
     return {
         "algo": config.algo,
+        "label": group_label(config),
+        "length": config.steps,
         "env": config.env,
         "seed": config.seed,
         "steps": steps,
         "returns": returns,
     }
+
+
+def distinct_runs(run_dirs: list[str | Path]) -> tuple[list[dict], list[tuple[Path, Path]]]:
+    """The runs of ``run_dirs`` (:func:`read_run`), each experiment once, and the
+    ``(skipped, kept)`` directories of those given again: the same directory twice, or a copy
+    with the same env, group, seed and length."""
+    runs, skipped, seen = [], [], {}
+    for run_dir in run_dirs:
+        run = read_run(run_dir)
+        key = (run["env"], run["label"], run["seed"], run["length"])
+        if key in seen:
+            skipped.append((Path(run_dir), seen[key]))
+            continue
+        seen[key] = Path(run_dir)
+        runs.append(run)
+    return runs, skipped
 
 
 def finish_figure(fig, path: str | Path, dpi: int = 120) -> Path:
@@ -79,15 +102,15 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, seed: int = 0) -> Pat
     # and leaves a notebook's inline figures alone.
     from matplotlib.figure import Figure
 
-    runs = [read_run(run_dir) for run_dir in run_dirs]
+    runs, _ = distinct_runs(run_dirs)
     envs = sorted({run["env"] for run in runs})
     fig = Figure(figsize=(6 * len(envs), 4))
     axes = fig.subplots(1, len(envs), squeeze=False)
     rng = np.random.default_rng(seed)
-    colours = group_colours({run["algo"] for run in runs})
+    colours = group_colours({run["label"] for run in runs})
     for ax, env in zip(axes[0], envs):
-        for algo in sorted({run["algo"] for run in runs if run["env"] == env}):
-            group = [run for run in runs if run["env"] == env and run["algo"] == algo]
+        for algo in sorted({run["label"] for run in runs if run["env"] == env}):
+            group = [run for run in runs if run["env"] == env and run["label"] == algo]
             # Seeds are compared at the evaluation steps they all reached.
             steps = group[0]["steps"]
             for run in group[1:]:

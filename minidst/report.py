@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from minidst import random_policy, rundir, stats
-from minidst.config import TrainConfig
+from minidst.config import group_label
 from minidst.envs import env_family
 from minidst.plot import group_colours
 
@@ -53,9 +53,6 @@ REFERENCE_CURVES = Path(__file__).parent / "data" / "td3_fujimoto2018_curves.csv
 FINAL_EVALUATIONS = 10  #: a run's score: the mean of its last this-many evaluations
 DENSE = {"td3": "td3", "static-td3": "td3", "ds-td3": "td3",
          "sac": "sac", "static-sac": "sac", "ds-sac": "sac"}  # fmt: skip
-#: The settings an experiment varies, which name a group of runs beside its algo.
-LABEL_SETTINGS = ("hidden", "sparsity", "grow", "prune", "n_step", "drop_fraction", "schedule",
-                  "rewire_every", "init", "draw", "target_rule", "freeze_last")  # fmt: skip
 ORDER = ("td3", "static-td3", "ds-td3", "sac", "static-sac", "ds-sac")
 
 
@@ -82,9 +79,12 @@ class Run:
         return float(trained[-FINAL_EVALUATIONS:].mean()) if len(trained) else math.nan
 
 
-def read_runs(sweep_dir: str | Path) -> tuple[list[Run], list[Path]]:
-    """Every finished run under ``sweep_dir``, and the directories of unfinished ones."""
-    finished, unfinished = [], []
+def read_runs(sweep_dir: str | Path) -> tuple[list[Run], list[Path], list[tuple[Path, Path]]]:
+    """Every finished run under ``sweep_dir``, the directories of unfinished ones, and
+    ``(duplicate, original)`` pairs: a finished run with the env, group, seed and length of one
+    already read (a copied directory) is the same experiment and is not counted twice."""
+    finished, unfinished, duplicates = [], [], []
+    seen: dict[tuple, Path] = {}
     for config_path in sorted(Path(sweep_dir).rglob(rundir.CONFIG)):
         run_dir = config_path.parent
         config = rundir.read_config(run_dir)
@@ -93,6 +93,11 @@ def read_runs(sweep_dir: str | Path) -> tuple[list[Run], list[Path]]:
         if not len(steps) or steps[-1] != config.steps or not progress:
             unfinished.append(run_dir)
             continue
+        key = (config.env, group_label(config), config.seed, config.steps)
+        if key in seen:
+            duplicates.append((run_dir, seen[key]))
+            continue
+        seen[key] = run_dir
         rates = [
             float(row["time/steps_per_s"])
             for row in progress
@@ -109,30 +114,10 @@ def read_runs(sweep_dir: str | Path) -> tuple[list[Run], list[Path]]:
                 weights=float(progress[-1].get("topology/weights") or math.nan),
                 flops=float(progress[-1].get("flops/training_cumulative") or math.nan),
                 steps_per_s=float(np.median(rates)) if rates else math.nan,
-                label=_label(config),
+                label=group_label(config),
             )
         )
-    return finished, unfinished
-
-
-def _label(config: TrainConfig) -> str:
-    """A run's group: its algo, then every setting of :data:`LABEL_SETTINGS` that differs from
-    the algo's default, e.g. ``"ds-td3 90% grow=gradient n_step=3"``; runs that differ only in
-    seed share a label."""
-    default = TrainConfig(algo=config.algo, env=config.env, steps=config.steps).validate()
-    parts = [config.algo]
-    for name in LABEL_SETTINGS:
-        value = getattr(config, name)
-        if value == getattr(default, name):
-            continue
-        if name == "sparsity":
-            parts.append(f"{value:.0%}")
-        elif name == "hidden":
-            widths = sorted(set(value))
-            parts.append("hidden=" + ",".join(map(str, widths if len(widths) == 1 else value)))
-        else:
-            parts.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
-    return " ".join(parts)
+    return finished, unfinished, duplicates
 
 
 def _group_order(label: str) -> tuple:
@@ -402,7 +387,7 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path | None = None) -> Pa
     ``out_dir`` (default: the sweep directory); returns the report's path."""
     sweep_dir = Path(sweep_dir)
     out_dir = Path(out_dir) if out_dir is not None else sweep_dir
-    runs, unfinished = read_runs(sweep_dir)
+    runs, unfinished, duplicates = read_runs(sweep_dir)
     if not runs:
         raise ValueError(f"{sweep_dir} holds no finished run")
     rows = summarise(runs)
@@ -467,6 +452,9 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path | None = None) -> Pa
         lines += ["![performance profile](profile.png)", ""]
     if unfinished:
         lines += ["Unfinished runs:", ""] + [f"- `{path}`" for path in unfinished] + [""]
+    if duplicates:
+        lines += ["Not counted, the same run (settings and seed) as one already counted:", ""]
+        lines += [f"- `{copy}` (as `{original}`)" for copy, original in duplicates] + [""]
     report = out_dir / "report.md"
     report.write_text("\n".join(lines))
     return report

@@ -2,8 +2,9 @@
 
 ::
 
-    config.json        every setting, the versions of the libraries that ran it, and the machine
-                       (CPU model, vector ISA) it started on and any it was resumed on
+    config.json        every setting, the per-layer densities they gave, the versions of the
+                       libraries that ran it, and the machine (CPU model, vector ISA) it
+                       started on and any it was resumed on
     progress.csv       a row every ``log_every`` steps: losses, Q values, topology, FLOPs, speed
     evaluations.csv    a row per evaluation: step, return_mean, return_std, min, max
     checkpoint.npz     the full training state at the end of an episode (resume from it)
@@ -71,8 +72,14 @@ def check_new(run_dir: str | Path, overwrite: bool = False) -> list[str]:
     return existing
 
 
-def create(run_dir: str | Path, config: TrainConfig, overwrite: bool = False) -> Path:
-    """Make ``run_dir`` for a new run of ``config`` and write its ``config.json``.
+def create(
+    run_dir: str | Path,
+    config: TrainConfig,
+    overwrite: bool = False,
+    densities: dict[str, list[float]] | None = None,
+) -> Path:
+    """Make ``run_dir`` for a new run of ``config`` and write its ``config.json``, with the
+    per-layer ``densities`` of each online network the settings gave (``{"actor": [...]}``).
 
     A directory that already holds a run is refused (one-line ValueError) unless ``overwrite``,
     which deletes that run's files first.
@@ -88,6 +95,8 @@ def create(run_dir: str | Path, config: TrainConfig, overwrite: bool = False) ->
             "versions": library_versions(),
             "machine": describe_machine(),
         }
+        if densities is not None:
+            record["densities"] = densities
         _write_record(run_dir, record)
     except OSError as error:
         raise ValueError(f"cannot write to run directory {run_dir}: {error.strerror}") from None

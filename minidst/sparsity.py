@@ -59,20 +59,26 @@ def erdos_renyi_density(n_in: int, n_out: int, lam: float) -> float:
 
 
 def erk_densities(
-    shapes: Sequence[tuple[int, int]], sparsity: float, dense: Sequence[bool] | None = None
+    shapes: Sequence[tuple[int, int]],
+    sparsity: float,
+    dense: Sequence[bool] | None = None,
+    lambdas: Sequence[float] | None = None,
 ) -> list[float]:
     """Per-layer densities with Erdos-Renyi proportions and a global ``sparsity``.
 
     ``shapes`` lists ``(n_out, n_in)`` of every layer; layers flagged in ``dense`` stay dense and
     count toward the total. We look for a scale ``eps`` with
     ``sum_l min(1, eps * s_l) * N_l == (1 - sparsity) * sum_l N_l``, where
-    ``s_l = (n_in + n_out) / (n_in * n_out)`` and ``N_l = n_in * n_out``. A layer whose density
-    would exceed 1 is made dense and the scale is solved again for the others (RigL's loop).
+    ``s_l = lambda_l * (n_in + n_out) / (n_in * n_out)`` and ``N_l = n_in * n_out``. A layer
+    whose density would exceed 1 is made dense and the scale is solved again for the others
+    (RigL's loop). ``lambdas`` (default: all 1, which is ERK) keeps the ratio of per-layer
+    Erdős–Rényi lambdas, e.g. the paper's 7 : 64, while the scale meets the budget.
     """
     sparsity = check_sparsity(sparsity)
     dense = list(dense) if dense is not None else [False] * len(shapes)
     sizes = np.array([n_out * n_in for n_out, n_in in shapes], dtype=float)
-    shape_rule = np.array([(n_in + n_out) / (n_in * n_out) for n_out, n_in in shapes])
+    lambdas = np.ones(len(shapes)) if lambdas is None else np.asarray(lambdas, dtype=float)
+    shape_rule = lambdas * np.array([(n_in + n_out) / (n_in * n_out) for n_out, n_in in shapes])
     is_dense = np.array(dense, dtype=bool)
     budget = (1.0 - sparsity) * sizes.sum()
     while True:
@@ -98,22 +104,67 @@ def uniform_densities(
     return [1.0 if d else 1.0 - sparsity for d in dense]
 
 
+#: How a global weight budget is spread over layers (see :func:`layer_densities`).
+DENSITY_RULES = ("erk", "er")
+
+
+def dense_weight_count(sizes: Sequence[int]) -> int:
+    """Weights of a dense MLP with layer sizes ``[n_0, ..., n_L]`` (biases not counted)."""
+    return sum(n_in * n_out for n_in, n_out in pairwise(sizes))
+
+
+def budget_sparsity(sizes: Sequence[int], match_width: int, fraction: float = 1.0) -> float:
+    """The global sparsity at which an MLP of ``sizes`` stores ``fraction`` times the weights of
+    the dense MLP of the same depth whose hidden layers are all ``match_width`` wide.
+
+    Example: a 1024-1024 TD3 actor on HalfCheetah (17 -> 1024 -> 1024 -> 6) at the budget of the
+    dense 256-256 actor: 1 - 71,424 / 1,072,128 = 0.933. Raises a one-line ValueError when the
+    network is no larger than its budget (nothing to make sparse).
+    """
+    budget = fraction * dense_weight_count([sizes[0], *[match_width] * (len(sizes) - 2), sizes[-1]])
+    total = dense_weight_count(sizes)
+    if budget >= total:
+        raise ValueError(
+            f"--match-dense {match_width} stores {budget:,.0f} weights, at least the "
+            f"{total:,} of the whole {'-'.join(map(str, sizes[1:-1]))} network: nothing to make "
+            "sparse (widen --hidden or lower the budget)"
+        )
+    return 1.0 - budget / total
+
+
 def layer_densities(
-    sizes: Sequence[int], lambda1: float, lambda2: float, sparsity: float | None = None
+    sizes: Sequence[int],
+    lambda1: float,
+    lambda2: float,
+    sparsity: float | None = None,
+    rule: str = "erk",
 ) -> list[float | None]:
     """Densities of an MLP with layer sizes ``[n_0, ..., n_L]``; ``None`` marks a dense layer.
 
     The output layer is dense (as in the paper). The others get the paper's Erdős–Rényi density,
     ``lambda1`` for the first layer and ``lambda2`` for the hidden ones, or, with ``sparsity``,
-    ERK densities at that global sparsity over the network's weights (the dense output layer
-    counted in). A layer that comes out at density 1 is built dense: it has no empty position
-    to regrow into.
+    densities at that global sparsity over the network's weights (the dense output layer counted
+    in): ``rule="erk"`` gives every sparse layer one Erdős–Rényi scale (RigL's ERK), ``"er"``
+    keeps the ratio ``lambda1 : lambda2`` and scales both. A layer that comes out at density 1
+    is built dense: it has no empty position to regrow into.
     """
+    if rule not in DENSITY_RULES:
+        raise ValueError(f"unknown density rule {rule!r}; use one of {', '.join(DENSITY_RULES)}")
     shapes = [(n_out, n_in) for n_in, n_out in pairwise(sizes)]
+    lambdas = [lambda1] + [lambda2] * (len(shapes) - 2)
     if sparsity is not None:
-        densities = erk_densities(shapes, sparsity, [False] * (len(shapes) - 1) + [True])
+        ratio = [*lambdas, 1.0] if rule == "er" else None
+        try:
+            densities = erk_densities(shapes, sparsity, [False] * (len(shapes) - 1) + [True], ratio)
+        except ValueError:
+            output = shapes[-1][0] * shapes[-1][1]
+            left = (1 - sparsity) * dense_weight_count(sizes)
+            raise ValueError(
+                f"a sparsity of {sparsity:.4f} leaves {left:,.0f} weights for a "
+                f"{'-'.join(map(str, sizes))} network, fewer than its dense output layer's "
+                f"{output:,}"
+            ) from None
     else:
-        lambdas = [lambda1] + [lambda2] * (len(shapes) - 2)
         densities = [
             erdos_renyi_density(n_in, n_out, lam) for (n_out, n_in), lam in zip(shapes, lambdas)
         ]

@@ -34,6 +34,7 @@ import numpy as np
 from minidst import rundir
 from minidst.checkpoint import CheckpointError
 from minidst.config import TrainConfig
+from minidst.dormant import agent_dormant_fractions
 from minidst.envs import env_sizes, make_env, max_episode_steps
 from minidst.factory import build_agent
 from minidst.kernels import warmup
@@ -118,6 +119,8 @@ class Trainer:
         self.flops = 0.0
         self.last_eval: tuple[int, float] | None = None
         self.last_checkpoint = -1  # step of the latest checkpoint, -1: none yet
+        # The latest training batch (not saved: the next iteration after a resume refills it).
+        self.last_batch: dict[str, np.ndarray] | None = None
         self.sums: dict[str, list[float]] = {}  # metric -> [sum, count] since the last row
         self.seed_env_on_reset = True  # a fresh run seeds its first reset; a resumed one not
         self.stop_requested = False
@@ -134,7 +137,11 @@ class Trainer:
         rundir.check_new(run_dir, overwrite)
         # Envs, agent and buffer first: a bad setting fails here, before anything is written.
         trainer = cls(config, run_dir, out)
-        rundir.create(run_dir, config, overwrite)
+        densities = {
+            name: [layer.density for layer in net.layers]
+            for name, (net, _) in trainer.agent.online_networks().items()
+        }
+        rundir.create(run_dir, config, overwrite, densities)
         trainer._open_logs()
         return trainer
 
@@ -145,6 +152,12 @@ class Trainer:
         if not (run_dir / rundir.CONFIG).is_file():
             raise ValueError(f"{run_dir} holds no run to resume (no {rundir.CONFIG})")
         config = rundir.read_config(run_dir)
+        if not (run_dir / rundir.CHECKPOINT).is_file():
+            raise CheckpointError(
+                f"{run_dir} has no checkpoint to resume from (the run stopped before its first, "
+                f"every {config.checkpoint_every:,} steps at an episode end): start it over "
+                f"with minidst train --overwrite --run-dir {run_dir} and its settings"
+            )
         state, meta = rundir.load_training_state(run_dir)
         try:
             saved = TrainConfig.from_dict(meta["config"])
@@ -316,7 +329,9 @@ class Trainer:
         return self.agent.act(obs, explore=True)
 
     def _learn(self) -> None:
-        metrics = self.agent.update(self.buffer.sample(self.config.batch_size, self.rng))
+        # Kept for the progress row's dormant-unit count, which so draws no random numbers.
+        self.last_batch = self.buffer.sample(self.config.batch_size, self.rng)
+        metrics = self.agent.update(self.last_batch)
         for key, value in metrics.items():
             if key.startswith("losses/") and not math.isfinite(value):
                 kept = (
@@ -363,6 +378,8 @@ class Trainer:
         row: dict[str, float | int] = {"step": self.step, "episodes": self.episodes}
         row.update({key: total / count for key, (total, count) in self.sums.items()})
         row.update(self.agent.layer_stats())
+        if self.last_batch is not None:  # none before the first training iteration
+            row.update(agent_dormant_fractions(self.agent, self.last_batch))
         row["flops/training_cumulative"] = self.flops
         row["time/steps_per_s"] = self.speed.window(self.step)
         self.progress.write(row)

@@ -47,27 +47,41 @@ AGENTS = {
 }
 
 
-def make_batch(rng, batch=8, dtype=np.float64) -> dict:
-    """A feature-major replay batch with actions inside the box and ~30% terminal flags."""
+def make_batch(rng, batch=8, dtype=np.float64, max_horizon=1) -> dict:
+    """A feature-major replay batch with actions inside the box and ~30% terminal flags;
+    ``max_horizon > 1`` gives n-step transitions, each summing 1..max_horizon rewards (as
+    episode ends cut an n-step window short)."""
     return {
         "obs": rng.standard_normal((OBS, batch)).astype(dtype),
         "action": (rng.uniform(-1, 1, (ACT, batch)) * MAX_ACTION[:, None]).astype(dtype),
         "reward": rng.standard_normal((1, batch)).astype(dtype),
         "next_obs": rng.standard_normal((OBS, batch)).astype(dtype),
         "terminated": (rng.random((1, batch)) < 0.3).astype(dtype),
-        "horizon": np.ones((1, batch), dtype=dtype),
+        "horizon": rng.integers(1, max_horizon + 1, (1, batch)).astype(dtype),
     }
 
 
 def make_agent(
-    algo, seed=0, sparse=False, evolve=False, dtype=np.float64, engine="reference", **config
+    algo,
+    seed=0,
+    sparse=False,
+    evolve=False,
+    dtype=np.float64,
+    engine="reference",
+    topology_options=None,
+    **config,
 ):
     """A ``"td3"`` or ``"sac"`` agent with 16-16 hidden layers; ``sparse`` makes the first two
     layers of every network sparse, ``evolve`` rewires them every 10 iterations (drop fraction
-    0.2); ``engine="compiled"`` gives the compiled twin of the readable agent."""
+    0.2, and any other :class:`TopologySchedule` field in ``topology_options``);
+    ``engine="compiled"`` gives the compiled twin of the readable agent."""
     agent_cls, config_cls = AGENTS[algo, engine]
     densities = NetworkDensities([0.5, 0.4, None], [0.5, 0.4, None]) if sparse else None
-    topology = TopologySchedule(rewire_every=10, drop_fraction=0.2) if evolve else None
+    topology = (
+        TopologySchedule(rewire_every=10, drop_fraction=0.2, **(topology_options or {}))
+        if evolve
+        else None
+    )
     return agent_cls(
         OBS,
         ACT,

@@ -82,10 +82,18 @@ def test_the_pack_follows_a_rewired_layer(rng):
 
 
 ENGINES = ("reference", "compiled")
+#: Every option that changes what an update computes, so each runs through both engines.
+TOPOLOGY_OPTIONS = {
+    "": {},
+    "rigl": {"grow": "gradient"},
+    "magnitude prune, copied targets": {"prune": "magnitude", "target_rule": "copy"},
+    "cosine": {"schedule": "cosine", "end_iteration": 40},
+}
 AGENT_SETTINGS = {
     "td3": {},
     "sac": {},
     "sac, learned alpha, hard targets": {"learn_alpha": True, "target_update_every": 5},
+    "td3, no target noise, policy delay 3": {"policy_noise": 0.0, "policy_delay": 3},
 }
 
 
@@ -98,15 +106,17 @@ def assert_same_agents(compiled, reference, dtype, where=""):
 @pytest.mark.parametrize("settings", AGENT_SETTINGS)
 @pytest.mark.parametrize("sparse", [False, True])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_compiled_update_matches_the_readable_one(settings, sparse, dtype, rng):
-    """30 iterations through three rewirings: same metrics, parameters, targets and draws."""
+@pytest.mark.parametrize("max_horizon", [1, 3])
+def test_compiled_update_matches_the_readable_one(settings, sparse, dtype, max_horizon, rng):
+    """30 iterations through three rewirings: same metrics, parameters, targets and draws; with
+    n-step batches too (the bootstrap is discounted by gamma ** horizon in both)."""
     algo = settings.split(",")[0]
     options = {"sparse": sparse, "evolve": sparse, "dtype": dtype, **AGENT_SETTINGS[settings]}
     reference = make_agent(algo, **options)
     compiled = make_agent(algo, engine="compiled", **options)
     assert type(compiled) is not type(reference)
     for iteration in range(30):
-        batch = make_batch(rng, dtype=dtype)
+        batch = make_batch(rng, dtype=dtype, max_horizon=max_horizon)
         expected, got = reference.update(batch), compiled.update(batch)
         assert got.keys() == expected.keys(), iteration
         for key in expected:
@@ -118,6 +128,24 @@ def test_compiled_update_matches_the_readable_one(settings, sparse, dtype, rng):
             compiled.act(obs, explore), reference.act(obs, explore), **TOLERANCE[dtype]
         )
     assert compiled.rng.random() == reference.rng.random()  # the same draws, in the same order
+
+
+@pytest.mark.parametrize("algo", ["td3", "sac"])
+@pytest.mark.parametrize("topology", TOPOLOGY_OPTIONS)
+def test_compiled_rewiring_options_match_the_readable_ones(algo, topology, rng):
+    """Each rewiring option (RigL's gradient growth, magnitude pruning, copied target topology,
+    the cosine drop fraction) through both engines, with n-step batches: the same agents."""
+    options = {"sparse": True, "evolve": True, "topology_options": TOPOLOGY_OPTIONS[topology]}
+    agents = [make_agent(algo, engine=engine, **options) for engine in ENGINES]
+    for iteration in range(35):
+        batch = make_batch(rng, max_horizon=3)
+        expected, got = (agent.update(batch) for agent in agents)
+        for key in expected:
+            np.testing.assert_allclose(got[key], expected[key], err_msg=f"{key} {iteration}",
+                                       **TOLERANCE[np.float64])  # fmt: skip
+    reference, compiled = agents
+    assert_same_agents(compiled, reference, np.float64)
+    assert compiled.rng.random() == reference.rng.random()
 
 
 @pytest.mark.parametrize("algo", ["td3", "sac"])

@@ -223,7 +223,7 @@ def test_an_n_step_target_discounts_its_bootstrap_by_gamma_to_the_n(algo, rng):
 
 def test_a_trainer_stores_n_step_transitions(tmp_path):
     config = TrainConfig(
-        algo="td3", env="Pendulum-v1", hidden=(16, 16), steps=400, start_steps=400,
+        algo="td3", env="Pendulum-v1", hidden=(16, 16), steps=400, start_steps=399,
         eval_every=400, eval_episodes=1, buffer_size=500, n_step=3,
     )  # fmt: skip
     trainer = Trainer.start(config, tmp_path / "run", out=None)

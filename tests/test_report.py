@@ -78,7 +78,7 @@ def test_intervals_contain_their_statistic_and_need_two_seeds():
 
 
 def test_summary_against_hand_computation(sweep_dir):
-    runs, unfinished = read_runs(sweep_dir)
+    runs, unfinished, _ = read_runs(sweep_dir)
     assert len(runs) == 8 and [path.name for path in unfinished] == ["seed9"]
     rows = {row["algo"]: row for row in summarise(runs)}
     dense, sparse = rows["td3"], rows["ds-td3"]
@@ -142,7 +142,7 @@ def test_runs_are_grouped_by_the_settings_that_set_them_apart(tmp_path):
                  sparsity=0.9, grow="gradient", n_step=3)  # fmt: skip
         fake_run(tmp_path, "td3", seed, [70] * 5, weights=500, folder="equal_weights",
                  hidden=(177, 177))  # fmt: skip
-    runs, _ = read_runs(tmp_path)
+    runs, _, _ = read_runs(tmp_path)
     rows = {row["algo"]: row for row in summarise(runs)}
     assert list(rows) == [
         "td3", "td3 hidden=177", "ds-td3", "ds-td3 90%", "ds-td3 90% grow=gradient n_step=3"
@@ -168,3 +168,27 @@ def test_normalised_scores_rank_negative_returns_the_right_way(tmp_path, monkeyp
     rows = {row["algo"]: row for row in across_environments(read_runs(tmp_path)[0])}
     assert rows["td3"]["normalised_final_iqm"] == pytest.approx(1.0)
     assert rows["ds-td3"]["normalised_final_iqm"] == pytest.approx(102 / 69)
+
+
+def test_a_copied_run_is_counted_once(sweep_dir, tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(sweep_dir / "Hopper-v5" / "td3" / "seed0", sweep_dir / "copy" / "seed0")
+    runs, _, duplicates = read_runs(sweep_dir)
+    assert len(runs) == 8 and [copy.parent.name for copy, _ in duplicates] == ["copy"]
+    assert {row["algo"]: row["seeds"] for row in summarise(runs)} == {"td3": 4, "ds-td3": 4}
+    assert main(["report", str(sweep_dir), "--out", str(tmp_path / "r")]) == 0
+    assert "Not counted, the same run" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_plot_groups_by_settings_and_counts_a_run_once(tmp_path, capsys):
+    from minidst.plot import distinct_runs
+
+    default = fake_run(tmp_path, "ds-td3", 0, [100] * 5, weights=500)
+    sparse = fake_run(tmp_path, "ds-td3", 0, [90] * 5, weights=100, folder="s90", sparsity=0.9)
+    runs, skipped = distinct_runs([default, sparse, default])
+    assert [run["label"] for run in runs] == ["ds-td3", "ds-td3 90%"]  # two groups, one seed each
+    assert skipped == [(default, default)]
+    out = tmp_path / "curves.png"
+    assert main(["plot", str(default), str(sparse), str(default), "--out", str(out)]) == 0
+    assert "counted once" in capsys.readouterr().err and out.stat().st_size > 10_000

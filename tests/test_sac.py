@@ -106,6 +106,30 @@ def test_temperature_loss_gradient(rng):
     assert agent.temperature.grad[0] < 0
 
 
+def test_temperature_loss_direction_between_the_two_signs():
+    """With entropy above the target alpha must shrink (gradient > 0), below it grow. At
+    log pi = -1 (entropy 1) and target -2, the right gap log pi + target = -3 and a sign-flipped
+    log pi - target = +1 disagree, so this catches a flipped target."""
+    agent = make_agent(learn_alpha=True)
+    assert agent.target_entropy == -ACT == -2
+    agent.temperature_loss(np.full((1, 8), -1.0))
+    assert agent.temperature.grad[0] == pytest.approx(3.0)
+
+
+@pytest.mark.parametrize("engine", ["reference", "compiled"])
+def test_learned_alpha_moves_toward_its_target_entropy(engine, rng):
+    """One update, twice from the same start: a target far below the policy's entropy lowers
+    alpha, one far above raises it, in both engines."""
+    batch = make_batch(rng)
+    alphas = {}
+    for target in (-10.0, 10.0):
+        agent = make_agent(learn_alpha=True, target_entropy=target, engine=engine)
+        metrics = agent.update(batch)
+        assert -10 < metrics["values/entropy"] < 10  # the policy's entropy is between them
+        alphas[target] = agent.alpha
+    assert alphas[-10.0] < 0.2 < alphas[10.0]
+
+
 def test_learned_temperature_moves_and_fixed_stays(rng):
     learned, fixed = make_agent(learn_alpha=True), make_agent()
     for _ in range(20):

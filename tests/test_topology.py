@@ -91,6 +91,15 @@ def test_grow_random_both_regimes_fill_exactly(n_occupied, rng):
             grow_random(occupied, 100, n_empty + 1, rng)
 
 
+def test_grow_by_gradient_never_takes_an_occupied_position_on_ties():
+    """All-zero gradients (a dead layer, or a batch that does not reach it): every empty
+    position ties at 0, and the taken ones, lowest in position order, must still be skipped."""
+    occupied = np.array([0, 1, 2, 5])
+    grown = grow_by_gradient(occupied, np.zeros((3, 4)), 5)
+    assert not np.isin(grown, occupied).any()
+    assert grown.tolist() == [3, 4, 6, 7, 8]  # ties broken by position
+
+
 def test_grow_by_gradient_takes_largest_empty_scores():
     gradient = np.array([[0.1, -5.0, 0.3], [2.0, 0.0, -0.4]])
     grown = grow_by_gradient(np.array([1]), gradient, 2)  # position 1 (-5.0) is taken

@@ -57,7 +57,16 @@ def test_run_directory_holds_every_record(uninterrupted):
     progress = read_csv(uninterrupted / "progress.csv")
     assert [int(row["step"]) for row in progress] == list(range(200, TOTAL + 1, 200))
     last = progress[-1]
-    for column in ("losses/critic", "losses/actor", "values/q1", "time/steps_per_s"):
+    columns = (
+        "losses/critic",
+        "losses/actor",
+        "values/q1",
+        "time/steps_per_s",
+        "topology/dormant_actor",
+        "topology/dormant_critic1",
+        "topology/dormant_critic2",
+    )
+    for column in columns:
         assert np.isfinite(float(last[column])), column
     # Topology columns: rewiring happened, counts held, FLOPs accumulated.
     assert any(float(row.get("topology/actor_l2_pruned") or 0) > 0 for row in progress)
@@ -192,8 +201,13 @@ def run_cli(args, capsys):
         (["--seed", "-1"], "--seed must be >= 0"),
         (["--threads", "0"], "--threads must be positive"),
         (["--threads", "64"], "threads Numba can use"),
+        (["--steps", "100", "--start-steps", "200"], "would never train"),
+        (["--steps", "200", "--start-steps", "200"], "would never train"),
+        (["--exploration-noise", "-1"], "--exploration-noise must be >= 0"),
+        (["--noise-clip", "-0.5"], "--noise-clip must be >= 0"),
+        (["--batch-size", "600", "--buffer-size", "500"], "larger than the replay buffer"),
         # Caught only when the networks are built, yet still before anything is written.
-        (["--algo", "ds-td3", "--sparsity", "0.999"], "unreachable"),
+        (["--algo", "ds-td3", "--sparsity", "0.999"], "fewer than its dense output layer"),
     ],
 )
 def test_bad_settings_are_one_line_errors(args, message, tmp_path, capsys):
@@ -239,9 +253,9 @@ def test_corrupt_missing_and_foreign_checkpoints(uninterrupted, tmp_path, capsys
     checkpoint.write_bytes(np.random.default_rng(0).bytes(4096))  # not an archive at all
     code, err = run_cli(["train", "--resume", str(run_dir), "--quiet"], capsys)
     assert code == 2 and "corrupt" in err and "pickle" not in err and "\n" not in err
-    checkpoint.unlink()
+    checkpoint.unlink()  # as a run stopped before its first checkpoint leaves its directory
     code, err = run_cli(["train", "--resume", str(run_dir), "--quiet"], capsys)
-    assert code == 2 and "no checkpoint" in err
+    assert code == 2 and "no checkpoint" in err and "--overwrite" in err and "\n" not in err
     # A checkpoint from another run (other algo, same env) dropped into this directory.
     other = tmp_path / "other"
     args = [*SMALL, "--algo", "static-td3", "--steps", "400", "--run-dir", str(other)]
@@ -419,3 +433,89 @@ def test_mujoco_warnings_stay_out_of_the_way(tmp_path, monkeypatch, capfd):
     assert not (tmp_path / "MUJOCO_LOG.TXT").exists()
     with pytest.warns(RuntimeWarning, match="MuJoCo: something else"):
         _mujoco_warning("something else")
+
+
+# --------------------------------------------------------------------------------------------
+# Glue between the parts: what a wrong line in the loop would change without failing elsewhere
+# --------------------------------------------------------------------------------------------
+def test_a_resume_across_the_end_of_training_freeze_stays_frozen(tmp_path, monkeypatch):
+    """--freeze-last 500 of 1,200 freezes at step 700; a run stopped after that (checkpoint at
+    the episode end at 800) and resumed must not rewire again: the frozen flag is restored."""
+    settings = [*SMALL, "--freeze-last", "500", "--steps", str(TOTAL)]
+    straight, stopped = tmp_path / "straight", tmp_path / "stopped"
+    assert main(["train", *settings, "--run-dir", str(straight)]) == 0
+    rows = read_csv(straight / "progress.csv")
+    pruned = [int(r["step"]) for r in rows if float(r.get("topology/actor_l2_pruned") or 0)]
+    assert pruned and max(pruned) == 800  # the freeze's last prune (step 700) is in the 800 row
+    learn = Trainer._learn
+
+    def learn_then_ask_to_stop(trainer):  # as Ctrl-C at step 750 would
+        learn(trainer)
+        trainer.stop_requested = trainer.stop_requested or trainer.step == 750
+
+    monkeypatch.setattr(Trainer, "_learn", learn_then_ask_to_stop)
+    assert main(["train", *settings, "--run-dir", str(stopped)]) == 130
+    monkeypatch.undo()
+    state, meta = load_checkpoint(stopped / "checkpoint.npz")
+    assert meta["step"] == 800 and state["agent"]["frozen"]
+    assert main(["train", "--resume", str(stopped), "--quiet"]) == 0
+    assert_same_run(straight, stopped)
+
+
+def test_the_cosine_drop_fraction_runs_on_training_iterations(tmp_path):
+    """Iteration i (env step 200 + i) rewires when i % 100 == 2, with zeta / 2 * (1 + cos(pi *
+    i / 1000)): 1,000 training iterations in a 1,200-step run with 200 random steps first."""
+    run_dir = tmp_path / "cosine"
+    settings = [*SMALL, "--schedule", "cosine", "--drop-fraction", "0.2", "--rewire-every",
+                "100", "--log-every", "100", "--steps", str(TOTAL),
+                "--run-dir", str(run_dir)]  # fmt: skip
+    assert main(["train", *settings]) == 0
+    rows = {int(r["step"]): r for r in read_csv(run_dir / "progress.csv")}
+    for iteration in range(2, 1000, 100):
+        row = rows[200 + iteration + 98]  # the row of the window that holds that iteration
+        expected = 0.1 * (1 + np.cos(np.pi * iteration / 1000))
+        assert float(row["topology/drop_fraction"]) == pytest.approx(expected), iteration
+
+
+def test_random_start_actions_fill_the_action_box(tmp_path):
+    """Pendulum's torque is bounded by 2: the random start (all but the last of 400 steps)
+    must use the whole [-2, 2]."""
+    run_dir = tmp_path / "random-start"
+    assert main(["train", *SMALL, "--steps", "400", "--start-steps", "399",
+                 "--run-dir", str(run_dir)]) == 0  # fmt: skip
+    actions = load_checkpoint(run_dir / "checkpoint.npz")[0]["buffer"]["action"]
+    assert 1.9 < np.abs(actions).max() <= 2.0
+    assert abs(np.mean(np.abs(actions)) - 1.0) < 0.1  # uniform on [-2, 2]: mean |a| = 1
+
+
+def test_terminations_are_stored_as_terminal(tmp_path):
+    """Hopper falls within tens of random steps: every episode that ends before the time limit
+    ends by termination, and exactly its last transition is stored as terminal."""
+    run_dir = tmp_path / "hopper"
+    assert main(["train", "--algo", "td3", "--env", "Hopper-v5", "--hidden", "16,16",
+                 "--steps", "300", "--start-steps", "299", "--eval-every", "300",
+                 "--eval-episodes", "1", "--log-every", "100", "--run-dir", str(run_dir),
+                 "--quiet"]) == 0  # fmt: skip
+    state, meta = load_checkpoint(run_dir / "checkpoint.npz")
+    terminated = state["buffer"]["terminated"][:, 0]
+    ends = np.flatnonzero(terminated)
+    assert len(ends) == meta["episodes"] >= 3
+    assert ends[-1] == meta["step"] - 1  # checkpoints are taken at episode ends
+
+
+def test_evaluation_draws_nothing_and_repeats_exactly(tmp_path):
+    """evaluate() runs the deterministic policy: the agent's generator is untouched, and one
+    seed gives the same returns twice."""
+    from minidst.envs import make_env
+    from minidst.train import evaluate
+
+    config = TrainConfig(algo="ds-td3", env="Pendulum-v1", hidden=(32, 32), sparsity=0.7,
+                         start_steps=100, steps=300, buffer_size=300).validate()  # fmt: skip
+    trainer = Trainer(config, tmp_path / "unused", out=None)
+    before = trainer.agent.rng.bit_generator.state
+    env = make_env("Pendulum-v1")
+    first = evaluate(trainer.agent, env, seed=100, episodes=2)
+    second = evaluate(trainer.agent, env, seed=100, episodes=2)
+    np.testing.assert_array_equal(first, second)
+    assert trainer.agent.rng.bit_generator.state == before
+    assert not np.array_equal(first, evaluate(trainer.agent, env, seed=7, episodes=2))
