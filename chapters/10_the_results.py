@@ -109,7 +109,7 @@ print("runs read from", RESULTS)
 # gets its own label, `ds-td3 90% grow=gradient`, and belongs to chapter 12).
 
 # %%
-all_runs, unfinished = report.read_runs(RESULTS)
+all_runs, unfinished, _ = report.read_runs(RESULTS)
 runs = [run for run in all_runs if run.algo in ALGOS and run.label == run.algo]
 if not runs:
     print(f"{RESULTS} holds no finished TD3, Static-TD3 or DS-TD3 run yet.")
