@@ -71,6 +71,7 @@ def run_train(args: argparse.Namespace) -> int:
         return 1
     finally:
         trainer.end_line()
+        trainer.close()
     if status == "interrupted":
         hint = f"continue with: minidst train --resume {trainer.run_dir}"
         print(f"stopped at step {trainer.step:,}; {hint}", file=sys.stderr)
@@ -175,6 +176,21 @@ def run_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _at_least(minimum: int):
+    """An argparse type: a whole number >= ``minimum`` (a one-line usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
 def _add_train_options(parser: argparse.ArgumentParser, exclude: tuple[str, ...] = ()) -> None:
     """One flag per :class:`~minidst.config.TrainConfig` field (but ``exclude``), its help and
     default from the same source; an unset flag stays unset, so ``--resume`` (and a sweep) can
@@ -272,8 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.set_defaults(run=run_sweep)
     evaluate = commands.add_parser("evaluate", help="returns of a run's saved policy")
     evaluate.add_argument("run_dir", help="a run directory")
-    evaluate.add_argument("--episodes", type=int, default=10, help="episodes (default: 10)")
-    evaluate.add_argument("--seed", type=int, help="env seed (default: the run's seed + 100)")
+    evaluate.add_argument(
+        "--episodes", type=_at_least(1), default=10, help="episodes (default: 10)"
+    )
+    evaluate.add_argument(
+        "--seed", type=_at_least(0), help="env seed (default: the run's seed + 100)"
+    )
     evaluate.set_defaults(run=run_evaluate)
     report = commands.add_parser(
         "report", help="a sweep's statistics: Markdown report, summary CSV/JSON, curves"
@@ -284,9 +304,13 @@ def build_parser() -> argparse.ArgumentParser:
     video = commands.add_parser("video", help="render one episode of a run's saved policy")
     video.add_argument("run_dir", help="a run directory")
     video.add_argument("--out", required=True, help="a .gif, or an .mp4 (the video extra)")
-    video.add_argument("--seed", type=int, help="env seed (default: the run's seed + 100)")
-    video.add_argument("--max-steps", type=int, help="stop the episode early after this many")
-    video.add_argument("--fps", type=int, default=30, help="frames per second (default: 30)")
+    video.add_argument("--seed", type=_at_least(0), help="env seed (default: the run's seed + 100)")
+    video.add_argument(
+        "--max-steps", type=_at_least(1), help="stop the episode early after this many"
+    )
+    video.add_argument(
+        "--fps", type=_at_least(1), default=30, help="frames per second (default: 30)"
+    )
     video.set_defaults(run=run_video)
     plot = commands.add_parser("plot", help="learning curves of runs (IQM and bootstrap CI)")
     plot.add_argument("run_dirs", nargs="+", help="run directories")
@@ -307,14 +331,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _limit_blas_threads(argv: list[str]) -> None:
-    """Give BLAS the run's thread count (``--threads``, else the resumed run's, else 1).
+    """Give BLAS the run's thread count (``--threads``, else the resumed run's, else 1), for
+    every command that computes (``train``, and ``demo``, ``evaluate``, ``video`` at 1 thread).
 
     It must happen before NumPy loads: OpenBLAS reads its thread count once, when it starts, and
     building the parser loads NumPy. (Numba's count is set later, by the trainer.) Without this,
     BLAS would take every core, which is slower for these small matrices and fights with any
     other run on the machine.
     """
-    if not argv or argv[0] != "train":
+    if not argv or argv[0] not in ("train", "demo", "evaluate", "video"):
         return
     threads = "1"
     for i, arg in enumerate(argv):

@@ -7,6 +7,7 @@ hint instead of a traceback.
 
 from __future__ import annotations
 
+import importlib
 import re
 import warnings
 
@@ -49,7 +50,17 @@ def paper_lambdas(env_id: str, algorithm: str = "td3") -> tuple[float, float]:
 
 
 def check_env_id(env_id: str) -> None:
-    """Raise a one-line ValueError for an id we cannot run, with a hint if we can."""
+    """Raise a one-line ValueError for an id we cannot run, with a hint if we can.
+
+    Besides registered ids, gymnasium's ``"module:Env-v0"`` form is accepted: the module is
+    imported first (registering its envs, as ``gym.make`` does), then ``Env-v0`` is looked up.
+    """
+    if ":" in env_id:
+        module, _, env_id = env_id.partition(":")
+        try:
+            importlib.import_module(module)
+        except ImportError as error:
+            raise ValueError(f"cannot import {module!r} for its environments: {error}") from None
     match = re.fullmatch(r"(.+)-v(\d+)", env_id)
     if match and int(match.group(2)) < 4 and f"{match.group(1)}-v5" in gym.registry:
         # Still registered, but these need the retired mujoco-py and fail deep inside gym.make.

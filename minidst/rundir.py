@@ -17,9 +17,12 @@ are what a report reads and what is worth keeping (e.g. committed) once a run is
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import platform
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -35,6 +38,7 @@ CHECKPOINT = "checkpoint.npz"
 POLICY = "policy.npz"
 CURVE = "curve.png"
 RUN_FILES = (CONFIG, PROGRESS, EVALUATIONS, CHECKPOINT, POLICY, CURVE)
+LOCK = ".lock"  #: held by the one process writing the run (its pid inside)
 
 
 def library_versions() -> dict[str, str]:
@@ -70,6 +74,35 @@ def check_new(run_dir: str | Path, overwrite: bool = False) -> list[str]:
             f"--resume {run_dir}, or start over with --overwrite"
         )
     return existing
+
+
+def lock(run_dir: str | Path) -> IO:
+    """Make ``run_dir`` if needed and take its lock: only one process writes a run at a time.
+
+    Returns the open lock file; the lock lasts until it is closed or the process ends (a killed
+    process leaves no stale lock: the operating system drops it). A one-line ValueError if
+    another process holds it: two writers would interleave rows in the same CSV files.
+    """
+    run_dir = Path(run_dir)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(run_dir / LOCK, "a+")
+    except OSError as error:
+        raise ValueError(f"cannot write to run directory {run_dir}: {error.strerror}") from None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise ValueError(
+            f"{run_dir} is being written by another minidst process (pid {holder}); wait for "
+            "it to finish or stop it first"
+        ) from None
+    handle.truncate(0)
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def create(

@@ -57,7 +57,10 @@ class SweepSpec:
         fixed = {"algo", "env", "seed"} & set(self.options)
         if fixed:
             raise ValueError(f"{', '.join(sorted(fixed))} are the grid's, not shared options")
-        self.seeds = [int(seed) for seed in self.seeds]
+        # A cell named twice (--algo td3 td3, --seeds 0,0) is one run directory: run it once.
+        self.algos = list(dict.fromkeys(self.algos))
+        self.envs = list(dict.fromkeys(self.envs))
+        self.seeds = list(dict.fromkeys(int(seed) for seed in self.seeds))
         self.cells(Path("."))  # validates every setting of every run, before anything runs
 
     def cells(self, sweep_dir: Path) -> list[tuple[TrainConfig, Path]]:
@@ -383,7 +386,10 @@ def train_in_process(config: TrainConfig, run_dir: str | Path) -> str:
             print(f"resuming {run_dir} at step {trainer.step:,} of {config.steps:,}", file=log)
         else:
             trainer = Trainer.start(config, run_dir, overwrite=True, out=log)
-        return trainer.run()
+        try:
+            return trainer.run()
+        finally:
+            trainer.close()
 
 
 class RayEngine:

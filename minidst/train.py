@@ -27,6 +27,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import IO
 
 import numba
 import numpy as np
@@ -119,6 +120,7 @@ class Trainer:
         self.flops = 0.0
         self.last_eval: tuple[int, float] | None = None
         self.last_checkpoint = -1  # step of the latest checkpoint, -1: none yet
+        self.run_lock: IO | None = None  # the run directory's lock, see rundir.lock
         # The latest training batch (not saved: the next iteration after a resume refills it).
         self.last_batch: dict[str, np.ndarray] | None = None
         self.sums: dict[str, list[float]] = {}  # metric -> [sum, count] since the last row
@@ -137,6 +139,7 @@ class Trainer:
         rundir.check_new(run_dir, overwrite)
         # Envs, agent and buffer first: a bad setting fails here, before anything is written.
         trainer = cls(config, run_dir, out)
+        trainer.run_lock = rundir.lock(run_dir)
         densities = {
             name: [layer.density for layer in net.layers]
             for name, (net, _) in trainer.agent.online_networks().items()
@@ -152,6 +155,7 @@ class Trainer:
         if not (run_dir / rundir.CONFIG).is_file():
             raise ValueError(f"{run_dir} holds no run to resume (no {rundir.CONFIG})")
         config = rundir.read_config(run_dir)
+        run_lock = rundir.lock(run_dir)  # before reading a checkpoint another writer may replace
         if not (run_dir / rundir.CHECKPOINT).is_file():
             raise CheckpointError(
                 f"{run_dir} has no checkpoint to resume from (the run stopped before its first, "
@@ -180,6 +184,7 @@ class Trainer:
                 raise ValueError(f"--steps {steps} is below the checkpoint's step {meta['step']}")
             config.steps = steps
         trainer = cls(config, run_dir, out)
+        trainer.run_lock = run_lock
         trainer._open_logs()
         try:
             trainer._load(state, meta)
@@ -200,6 +205,14 @@ class Trainer:
             lambda row: int(row["step"]) <= step and int(row["step"]) % config.eval_every == 0
         )
         return trainer
+
+    def close(self) -> None:
+        """Let go of the run directory (its lock) and the envs; the trainer is done with."""
+        if self.run_lock is not None:
+            self.run_lock.close()
+            self.run_lock = None
+        self.env.close()
+        self.eval_env.close()
 
     def _open_logs(self) -> None:
         self.progress = rundir.progress_log(self.run_dir)

@@ -62,6 +62,20 @@ def record(
         raise ValueError(f"--out must end in {' or '.join(FORMATS)}, got {out.name}")
     if max_steps is not None and max_steps <= 0:
         raise ValueError(f"--max-steps must be positive, got {max_steps}")
+    if fps <= 0:
+        raise ValueError(f"--fps must be positive, got {fps}")
+    if seed is not None and seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {seed}")
+    # What would fail at the end is checked first: rendering a long episode takes minutes.
+    if not out.parent.is_dir():
+        raise ValueError(f"cannot write {out}: no directory {out.parent}")
+    if out.suffix.lower() == ".mp4":
+        try:
+            import imageio_ffmpeg  # noqa: F401
+        except ImportError:
+            raise ValueError(
+                'writing .mp4 needs ffmpeg: pip install "minidst[video]" (or write a .gif)'
+            ) from None
     load_mujoco_for_rendering()
     from minidst.envs import env_sizes, make_env
     from minidst.factory import build_agent
@@ -106,13 +120,17 @@ def _render(env) -> np.ndarray:
 
 
 def _write(out: Path, frames: list[np.ndarray], fps: int) -> None:
+    """Write ``frames`` to ``out`` atomically: under a temporary name beside it, renamed when
+    complete, so a failed write never replaces a good video with a broken one."""
     import imageio.v2 as imageio
 
+    partial = out.with_name(f".{out.stem}.partial{out.suffix}")  # imageio reads the suffix
     try:
         if out.suffix.lower() == ".gif":
-            imageio.mimsave(out, frames, duration=1000 / fps, loop=0)
+            imageio.mimsave(partial, frames, duration=1000 / fps, loop=0)
         else:
-            imageio.mimsave(out, frames, fps=fps, macro_block_size=1)
+            imageio.mimsave(partial, frames, fps=fps, macro_block_size=1)
+        os.replace(partial, out)
     except (ImportError, ValueError, RuntimeError) as error:
         if out.suffix.lower() == ".mp4":
             raise ValueError(
@@ -121,3 +139,5 @@ def _write(out: Path, frames: list[np.ndarray], fps: int) -> None:
         raise ValueError(f"cannot write {out}: {error}") from None
     except OSError as error:
         raise ValueError(f"cannot write {out}: {error.strerror}") from None
+    finally:
+        partial.unlink(missing_ok=True)

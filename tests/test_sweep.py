@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -169,3 +170,35 @@ def test_the_ray_engine_without_ray_says_how_to_install_it(monkeypatch, tmp_path
     err = capsys.readouterr().err
     assert code == 2 and 'pip install "minidst[ray]"' in err and err.count("\n") == 1
     assert not (tmp_path / "s").exists()
+
+
+def test_a_cell_named_twice_is_one_run():
+    spec = SweepSpec(["td3", "td3", "ds-td3"], ["Pendulum-v1", "Pendulum-v1"], [0, 0, 1],
+                     {"steps": 400, "start_steps": 200})  # fmt: skip
+    assert spec.algos == ["td3", "ds-td3"] and spec.envs == ["Pendulum-v1"]
+    assert spec.seeds == [0, 1]
+    directories = [run_dir for _, run_dir in spec.cells(Path("grid"))]
+    assert len(directories) == len(set(directories)) == 4
+
+
+def test_a_run_directory_has_one_writer(tmp_path, capsys):
+    """A second process on a run directory that one is writing gets a one-line error and
+    changes nothing; the lock goes when its holder ends, even by kill -9."""
+    run_dir = tmp_path / "run"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time; from minidst import rundir; "
+         f"held = rundir.lock({str(run_dir)!r}); print('locked', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        args = ["train", *OPTIONS, "--algo", "ds-td3", "--steps", "400", "--run-dir", str(run_dir)]
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert f"being written by another minidst process (pid {holder.pid})" in err
+        assert err.count("\n") == 1 and sorted(p.name for p in run_dir.iterdir()) == [".lock"]
+        assert main(["train", "--resume", str(run_dir)]) == 2  # resuming is writing too
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main([*args, "--quiet"]) == 0  # the killed holder left no stale lock

@@ -6,6 +6,7 @@ each takes a few seconds; ``--sparsity 0.7`` keeps the small hidden layers genui
 
 import io
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -394,6 +395,18 @@ def test_speedometer_keeps_one_rate_per_phase(monkeypatch):
     now[0] = 12.0
     speed.window(2000)  # a fast window moves the average only part of the way
     assert 50.0 < speed.rate(2000) < 500.0
+    assert speed.eta(3000) == 0.0  # a finished run has nothing left
+    assert Speedometer(start_steps=1000, total_steps=3000).eta(3000) == 0.0  # even unmeasured
+
+
+@pytest.mark.parametrize("command", ["train", "demo", "evaluate", "video"])
+def test_every_computing_command_limits_blas_threads(command, monkeypatch):
+    from minidst.cli import _limit_blas_threads
+
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(variable, raising=False)
+    _limit_blas_threads([command, "x"])
+    assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["OMP_NUM_THREADS"] == "1"
 
 
 def test_evaluate_needs_a_positive_episode_count(uninterrupted, capsys):
@@ -519,3 +532,21 @@ def test_evaluation_draws_nothing_and_repeats_exactly(tmp_path):
     np.testing.assert_array_equal(first, second)
     assert trainer.agent.rng.bit_generator.state == before
     assert not np.array_equal(first, evaluate(trainer.agent, env, seed=7, episodes=2))
+
+
+def test_a_custom_env_in_module_form_trains(tmp_path, monkeypatch, capsys):
+    """gymnasium's "module:Env-v0" ids: the module registers the env when imported."""
+    (tmp_path / "my_envs.py").write_text(
+        "import gymnasium as gym\n"
+        "gym.register('MyPendulum-v0', max_episode_steps=200,\n"
+        "             entry_point='gymnasium.envs.classic_control.pendulum:PendulumEnv')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    run_dir = tmp_path / "custom"
+    args = [*SMALL, "--env", "my_envs:MyPendulum-v0", "--steps", "400", "--run-dir", str(run_dir)]
+    assert main(["train", *args]) == 0
+    assert json.loads((run_dir / "config.json").read_text())["config"]["env"] == (
+        "my_envs:MyPendulum-v0"
+    )
+    code, err = run_cli(["train", *SMALL, "--env", "no_such_module:X-v0"], capsys)
+    assert code == 2 and "cannot import 'no_such_module'" in err and "\n" not in err

@@ -61,3 +61,35 @@ def test_bad_output_names_are_one_line_errors(cheetah, tmp_path, capsys):
     assert main(["video", str(cheetah), "--out", str(tmp_path / "x.txt")]) == 2
     err = capsys.readouterr().err
     assert "--out must end in .gif or .mp4" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--fps", "0"], "--fps: must be >= 1"),
+        (["--fps", "-5"], "--fps: must be >= 1"),
+        (["--seed", "-3"], "--seed: must be >= 0"),
+        (["--max-steps", "0"], "--max-steps: must be >= 1"),
+    ],
+)
+def test_bad_video_options_are_one_line_errors_and_keep_a_good_file(
+    cheetah, tmp_path, capsys, extra, message
+):
+    out = tmp_path / "good.gif"
+    out.write_bytes(b"a good video")
+    with pytest.raises(SystemExit) as exit_:
+        main(["video", str(cheetah), "--out", str(out), *extra])
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in err and err.count("\n") == 1
+    assert out.read_bytes() == b"a good video"
+
+
+def test_a_missing_output_folder_is_found_before_rendering(cheetah, tmp_path, capsys):
+    assert main(["video", str(cheetah), "--out", str(tmp_path / "no" / "x.gif")]) == 2
+    assert "no directory" in capsys.readouterr().err
+
+
+def test_evaluate_refuses_a_negative_seed(cheetah, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", str(cheetah), "--seed", "-3"])
+    assert exit_.value.code == 2 and "--seed: must be >= 0" in capsys.readouterr().err
