@@ -66,7 +66,9 @@ rng = np.random.default_rng(0)
 # declared with `cache=True`, so the machine code is also written to disk next to the source and
 # later runs load it instead of compiling again. `kernels.warmup()` calls every kernel once for
 # both float types, so that compile (or load) time is paid here and not inside our first
-# measurement. On a fresh checkout it takes seconds; once cached, a fraction of a second.
+# measurement. On a fresh checkout it compiles everything, about a minute of CPU time (57-82 s
+# measured on a 2-core AVX2 machine; the cell prints what it took on yours); once cached, it
+# loads in a second or two.
 
 # %%
 start = time.perf_counter()
@@ -362,8 +364,9 @@ print("saved", path)
 # * **Time.** Sparse time falls in proportion to the density; dense time does not move. The
 #   crossing point is where the density equals the ratio of the two rates: around density 0.2
 #   here. At the paper's hidden-layer density of 0.5, sparse compute takes about twice as long
-#   as dense; at density 0.1 about half; only from ~95% sparsity does it approach what the FLOP
-#   count promises.
+#   as dense; at density 0.1 about half. At every density sparse time stays the FLOP count's
+#   promise times the same factor, the ratio of the two rates: the gap never closes, it only
+#   matters less once the FLOP saving is larger than the rate ratio.
 # * **The strict-order SDDMM** is the cost of forbidding reassociation: about ten times slower
 #   than `kernels.sddmm` for the same arithmetic (5.5 against 50 GFLOP/s here).
 

@@ -55,7 +55,8 @@ def step(s: int, a: int) -> tuple[int, float, bool]:
 # `Q*(s, a) = r(s, a) + gamma (1 - terminated) max_a' Q*(s', a')`.
 #
 # The right-hand side, applied to any table `Q`, is the Bellman operator. It is a contraction:
-# each application shrinks the distance between two tables by at least `gamma`, so repeating it
+# each application multiplies the (max-norm) distance between two tables by at most `gamma`, so
+# repeating it
 # from any start converges to `Q*`. That repetition is **value iteration**.
 
 # %%

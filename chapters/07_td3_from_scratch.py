@@ -472,7 +472,7 @@ ax_q.legend(loc="upper right")
 for ax in (ax_return, ax_critic):
     ax.grid(alpha=0.3)
 fig.tight_layout()
-path = OUT / "06_td3_pendulum.png"
+path = OUT / "07_td3_pendulum.png"
 finish_figure(fig, path)
 print("saved", path)
 

@@ -136,9 +136,10 @@ for name, net in agent.all_networks().items():
 #
 # Inside `TD3.update`, the rewiring fires when the iteration counter (the number of updates so
 # far, starting at 1) satisfies `iteration % rewire_every == 2`, with `rewire_every = 1000`: on
-# iterations 2, 1002, 2002, and so on. The odd-looking 2 is the paper's code, and it has a reason:
-# with `policy_delay = 2` an even iteration is one where the actor is also trained, so all three
-# networks are rewired on the same iteration. The order within that iteration is:
+# iterations 2, 1002, 2002, and so on. The odd-looking 2 is simply the paper's code. What matters
+# is that it is even: with `policy_delay = 2` the actor trains on even iterations (0 would do as
+# well), so all three networks are rewired on the same iteration; and 2 puts the first rewiring
+# right after the first actor step. The order within that iteration is:
 #
 # 1. TD target, critic loss, **critic Adam step**, then **prune and regrow both critics**;
 # 2. actor loss through (the freshly rewired) critic 1, **actor Adam step**, then **prune and
@@ -151,7 +152,8 @@ for name, net in agent.all_networks().items():
 #
 # To watch it we need data in a replay buffer. Random actions on HalfCheetah will do: we are not
 # trying to learn anything here. In quick mode we rewire every 100 iterations instead of 1,000,
-# so that two updates fit in a short run.
+# so that the run stays short; either way it lasts `2 * rewire_every` iterations and a bit more,
+# so three topology updates fire (at iterations 2, `rewire_every + 2` and `2 * rewire_every + 2`).
 
 # %%
 rewire_every = 100 if QUICK else 1000
@@ -307,7 +309,7 @@ for ax in (ax_train, ax_frozen):
     ax.grid(alpha=0.3)
 fig.suptitle(f"Sparse targets lag the online topology (tau = {agent.config.tau}, top-k rule)")
 fig.tight_layout()
-path = OUT / "07_target_lag.png"
+path = OUT / "08_target_lag.png"
 finish_figure(fig, path)
 print("saved", path)
 

@@ -40,7 +40,7 @@ import numpy as np
 
 from minidst import count_parameters, rundir, stats, warmup
 from minidst.cli import main as minidst_command
-from minidst.config import TrainConfig
+from minidst.config import RUN_SETTINGS, TrainConfig
 from minidst.plot import plot_runs, read_run
 from minidst.train import Trainer
 
@@ -74,7 +74,9 @@ paper_defaults = TrainConfig()
 for field in dataclasses.fields(TrainConfig):
     ours = getattr(configs["ds-td3"], field.name)
     if ours != getattr(paper_defaults, field.name):
-        print(f"{field.name:16s} {ours!s:>8}  (paper: {getattr(paper_defaults, field.name)})")
+        default = getattr(paper_defaults, field.name)
+        where = "minidst's default" if field.name in RUN_SETTINGS else "paper"
+        print(f"{field.name:16s} {ours!s:>8}  ({where}: {default})")
 
 # %% [markdown]
 # Everything else, the network sizes, the learning rate, the Erdős–Rényi lambdas, the rewiring
@@ -443,10 +445,11 @@ for algo, run_dir in run_dirs.items():
 #   A short run measures these costs exactly; it does not compare the methods.
 # * Comparing methods needs seeds. Score each seed (the paper: the mean of its last 10
 #   evaluations), summarise the seeds by their IQM, and give a 95% bootstrap interval. With 3
-#   seeds the IQM is the mean and the interval is the range of the seeds.
-# * At 200,000 steps on HalfCheetah, the seeds of a single algorithm can spread more than the
-#   paper's methods differ at 1M, and DS-TD3's interval overlaps both others: a few seeds cannot
-#   settle differences of a few percent.
+#   seeds the IQM is the mean and the bootstrap interval is about the range of the seeds, which
+#   covers the mean only ~76% of the time: `minidst report` leads with Student's t interval.
+# * At 200,000 steps on HalfCheetah, the seeds of a single algorithm can spread as much as the
+#   paper's methods differ at 1M (the table above shows how far the intervals overlap on the
+#   committed runs): a few seeds cannot settle differences of a few percent.
 # * From the command line: `minidst train --algo ALGO --env ENV --seed SEED --run-dir DIR`,
 #   `minidst train --resume DIR`, `minidst evaluate DIR`, `minidst plot DIRS --out FILE`,
 #   `minidst sweep` and `minidst report` for grids. Measure the time with the progress line's

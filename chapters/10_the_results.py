@@ -45,7 +45,7 @@ from matplotlib.ticker import FuncFormatter
 
 import minidst
 from minidst import report, rundir, stats
-from minidst.config import TrainConfig
+from minidst.config import RUN_SETTINGS, TrainConfig
 from minidst.envs import env_family
 from minidst.plot import finish_figure
 
@@ -155,9 +155,10 @@ for config in configs.values():
         if field.name not in ("algo", "env", "seed") and value != getattr(paper, field.name):
             differences[field.name].add((value, getattr(paper, field.name)))
 for name, values in sorted(differences.items()):
+    where = "minidst's default" if name in RUN_SETTINGS else "paper"
     print(
-        f"differs from the paper's default: {name}: "
-        + ", ".join(f"{ours} (paper: {theirs})" for ours, theirs in sorted(values))
+        f"differs from the {where}: {name}: "
+        + ", ".join(f"{ours} ({where}: {theirs})" for ours, theirs in sorted(values))
     )
 start_steps = configs[runs[0].run_dir].start_steps
 print(f"random start steps: {start_steps:,} of {BUDGET:,}")
@@ -495,7 +496,8 @@ for env in ENVS:
 # %% [markdown]
 # ## The paper's claims against these runs
 #
-# The paper (Sokar et al. 2022; facts in `PAPER.md`) claims, for 1M steps, 5 seeds, gym `-v3`:
+# The paper (Sokar et al. 2022; its numbers, and where each comes from, are in
+# `chapters/paper_facts.md`) claims, for 1M steps, 5 seeds, gym `-v3`:
 #
 # * **Table 2**: DS-TD3's final return matches or beats dense TD3's on every task, with about 50%
 #   of the weights and FLOPs, and beats Static-TD3;
@@ -503,12 +505,14 @@ for env in ENVS:
 # * **the learning curves**: DS-TD3 reaches TD3's final return after 40-50% of the steps.
 #
 # We cannot compare final returns at 1M: our runs stop at 200k. We can compare with what the
-# paper's curves show **at 200k** (read off its figures, about ±300-500, in `PAPER.md`), and with
-# the direction of each claim. Our value at 200k is the IQM over seeds of each seed's mean of its
-# last three evaluations (190k-200k): a little smoothing, as a plotted curve has.
+# paper's curves show **at 200k** (read off its figures, about ±300-500, in
+# `chapters/paper_facts.md`), and with the direction of each claim. Our value at 200k is the
+# IQM over seeds of each seed's mean of its last three evaluations (190k-200k): a little
+# smoothing, as a plotted curve has.
 
 # %%
-# The paper's curves read off at 200k (PAPER.md), and its Table 2 (1M steps, mean of 5 seeds).
+# The paper's curves read off at 200k and its Table 2 (1M steps, mean of 5 seeds), as in
+# chapters/paper_facts.md.
 PAPER_AT_200K = {
     "HalfCheetah": {"td3": 8000, "ds-td3": 9500},
     "Walker2d": {"td3": 800, "ds-td3": 1400},

@@ -719,11 +719,17 @@ for phase in np.unique(since_update):
         f"{phase:>7}{(gap['topk'] / scale_spread)[chosen].mean():>15.3f}"
         f"{(gap['online pattern'] / scale_spread)[chosen].mean():>25.3f}"
     )
+# Is the gap a shift one way, or scatter? Machines differ here (float rounding in the kernels
+# changes which near-ties top-k drops): printed, not asserted.
+shift = abs(signed[later].mean()) / gap["topk"][later].mean()
+print(
+    f"mean signed gap / mean absolute gap: measured here {shift:.2f} "
+    "(on the AVX-512 reference machine: 0.2 or more; on an AVX2 Zen 3 core: 0.05)"
+)
 if not QUICK:
     assert summary["topk"][1] < 0.2  # a few percent of the spread of y
     assert summary["topk"][2] > 0.1  # yet a sizeable fraction of the critic's own error
     assert summary["online pattern"][0] < summary["topk"][0]
-    assert abs(signed[later].mean()) > 0.2 * gap["topk"][later].mean()
     by_phase = {
         kind: [(values / scale_spread)[later & (since_update == p)].mean() for p in (1, 251)]
         for kind, values in gap.items()
@@ -735,8 +741,11 @@ if not QUICK:
 # Read the table from the top. The top-k targets give TD targets that differ from the untrimmed
 # average by a few percent of the spread of `y`: small next to how much `y` varies between
 # samples, but not small next to the critic's own error, the quantity its loss is driving down.
-# The difference is not only scatter: the mean of `y_topk - y_dense` (printed) is a sizeable
-# part of the mean absolute difference, so the top-k targets shift `y` one way on average.
+# Is the difference a shift or scatter? The ratio of the mean signed gap `y_topk - y_dense` to
+# the mean absolute gap (printed) says: near 0, the top-k targets scatter `y` both ways; near 1,
+# they shift it one way. It depends on the run more than one would like: on the machine this
+# chapter was written on it was 0.2 or more, on an AVX2 machine 0.05. Either way the size of the
+# gap, not its sign, is what the critic has to absorb.
 #
 # The shadow kept at the online pattern, which holds exactly as many weights as the top-k target,
 # is closer to the untrimmed average; and its gap shrinks as the iterations since the last update

@@ -493,9 +493,11 @@ assert agent.actor_optimizer.t == agent.critic_optimizer.t == 1  # no policy del
 # A run through `TrainConfig` and `Trainer`, as in chapter 9. In full mode it is 6,000 steps on
 # Pendulum-v1: 1,000 random start steps, then one update per step, with an evaluation of 5
 # deterministic episodes every 1,000 steps (`SAC.act(obs, explore=False)` takes `tanh(mean)`, the
-# policy's most likely squashed action, with no sampling). Everything else is the appendix's SAC
-# setting. Quick mode shrinks the run to a few hundred steps with one-episode evaluations and
-# hidden layers of 32: it checks that everything runs, and is far too short to learn the task.
+# policy's most likely squashed action, with no sampling). The rest is the appendix's SAC setting
+# (lr, batch, alpha, networks) except the target update: Polyak averaging every step here, where
+# the appendix copies the target every 1,000 steps (`--target-update-every 1000`, chapter 14).
+# Quick mode shrinks the run to a few hundred steps with one-episode evaluations and hidden
+# layers of 32: it checks that everything runs, and is far too short to learn the task.
 
 # %%
 env_id = "Pendulum-v1"

@@ -377,6 +377,9 @@ def _flag(name: str) -> str:
     return name.replace("_", "-")
 
 
+#: Settings the paper has no word on: how minidst runs, logs and saves, not what it trains.
+RUN_SETTINGS = ("update_engine", "log_every", "checkpoint_every", "threads")
+
 #: The settings an experiment varies, which name a group of runs beside its algo.
 LABEL_SETTINGS = ("hidden", "match_dense", "budget_fraction", "density_rule", "sparsity",
                   "grow", "prune", "n_step", "drop_fraction", "schedule", "rewire_every", "init",

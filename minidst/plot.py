@@ -83,17 +83,28 @@ def finish_figure(fig, path: str | Path, dpi: int = 120) -> Path:
     Chapters call this for every figure, so the same file works as a script (figures saved,
     no window opened) and as a notebook (figures saved and shown under their cell).
     """
-    import matplotlib
     import matplotlib.pyplot as plt
 
     path = Path(path)
     fig.savefig(path, dpi=dpi)
-    if "inline" in matplotlib.get_backend():  # Jupyter's backend: show it under the cell
+    show_inline(fig)
+    plt.close(fig)
+    return path
+
+
+def show_inline(fig) -> None:
+    """Show ``fig`` under the running cell when in a Jupyter notebook (its inline backend);
+    do nothing in a script or a terminal."""
+    import sys
+
+    if "matplotlib" not in sys.modules:
+        return  # nothing has drawn with pyplot: not a notebook that shows figures
+    import matplotlib
+
+    if "inline" in matplotlib.get_backend():
         from IPython.display import display
 
         display(fig)
-    plt.close(fig)
-    return path
 
 
 def plot_runs(run_dirs: list[str | Path], out: str | Path, seed: int = 0) -> Path:
@@ -136,6 +147,7 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, seed: int = 0) -> Pat
     try:
         fig.savefig(temporary, dpi=120, format=out.suffix.lstrip(".") or "png")
         os.replace(temporary, out)
+        show_inline(fig)
     except OSError as error:
         raise ValueError(f"cannot write {out}: {error.strerror}") from None
     finally:

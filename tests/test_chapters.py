@@ -56,20 +56,29 @@ def test_chapter_runs_in_quick_mode(path, tmp_path):
         assert list(tmp_path.glob("*.png")), f"{path.name} plots but wrote no PNG to {tmp_path}"
 
 
-def test_a_chapter_runs_as_a_notebook_with_its_figures_inline(tmp_path, monkeypatch):
-    """Opened as a notebook (jupytext), chapter 1 executes cell by cell in a Jupyter kernel,
-    fails on any error, and shows its figure under its cell (``finish_figure``)."""
+@pytest.mark.parametrize(
+    "chapter, drawn_by",
+    [("01_sparse_matrices.py", "finish_figure"), ("13_sac.py", "plot_runs")],
+)
+def test_a_chapter_runs_as_a_notebook_with_its_figures_inline(
+    chapter, drawn_by, tmp_path, monkeypatch
+):
+    """Opened as a notebook (jupytext), a chapter executes cell by cell in a Jupyter kernel,
+    fails on any error, and shows its figures under their cells: those drawn by
+    ``finish_figure`` (chapter 1) and by ``minidst.plot.plot_runs`` (chapter 13)."""
     import jupytext
     from nbclient import NotebookClient
 
     monkeypatch.setenv("MINIDST_QUICK", "1")
     monkeypatch.setenv("MINIDST_OUT", str(tmp_path))
     monkeypatch.delenv("MPLBACKEND", raising=False)  # a notebook's own inline backend
-    notebook = jupytext.read(CHAPTERS_DIR / "01_sparse_matrices.py")
+    notebook = jupytext.read(CHAPTERS_DIR / chapter)
     client = NotebookClient(
         notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": tmp_path}}
     )
     client.execute()  # raises CellExecutionError on the first failing cell
-    outputs = [output for cell in notebook.cells for output in cell.get("outputs", [])]
-    assert any("image/png" in output.get("data", {}) for output in outputs)
+    drawing = [cell for cell in notebook.cells if f"{drawn_by}(" in cell.source]
+    assert drawing
+    for cell in drawing:
+        assert any("image/png" in output.get("data", {}) for output in cell.get("outputs", []))
     assert list(tmp_path.glob("*.png"))  # and still saved to a file
