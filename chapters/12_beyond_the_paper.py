@@ -950,7 +950,7 @@ def long_run_rows():
     if not beyond_dir.is_dir():
         print(f"{beyond_dir} does not exist: no long runs to read; skipping this section.")
         return []
-    runs, unfinished = read_runs(beyond_dir)
+    runs, unfinished, _ = read_runs(beyond_dir)
     dense_runs = (
         [r for r in read_runs(dense_dir)[0] if r.algo == "td3"] if dense_dir.is_dir() else []
     )
