@@ -145,8 +145,6 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from minidst.factory import build_agent
     from minidst.train import evaluate
 
-    if args.episodes <= 0:
-        raise ValueError(f"--episodes must be positive, got {args.episodes}")
     config = rundir.read_config(args.run_dir)
     actor_state, step = rundir.load_policy(args.run_dir, config)
     env = make_env(config.env)

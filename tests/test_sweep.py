@@ -139,13 +139,14 @@ def test_a_sweep_file_gives_the_same_grid(tmp_path):
     spec = tmp_path / "sweep.toml"
     spec.write_text(
         'algos = ["td3", "ds-td3"]\nenvs = ["Pendulum-v1"]\nseeds = "0-1"\n'
-        "[options]\nsteps = 400\nhidden = [16, 16]\nsparsity = 0.7\n"
+        "[options]\nsteps = 400\nstart_steps = 200\nhidden = [16, 16]\nsparsity = 0.7\n"
     )
     from minidst.sweep import read_spec_file
 
     parsed = read_spec_file(spec)
     assert parsed == SweepSpec(["td3", "ds-td3"], ["Pendulum-v1"], [0, 1],
-                               {"steps": 400, "hidden": (16, 16), "sparsity": 0.7})  # fmt: skip
+                               {"steps": 400, "start_steps": 200, "hidden": (16, 16),
+                                "sparsity": 0.7})  # fmt: skip
 
 
 @pytest.mark.parametrize(
