@@ -35,6 +35,17 @@ Speed notes (measured on a 2-core AVX-512 machine; see ``benchmarks/kernels.py``
   identical run to run and for any thread count; they differ from the strict-order reference by
   rounding only. Pitfall: never switch on all of fast-math (the ``True`` setting); it includes
   ``nnan``/``ninf``, which lets the compiler delete NaN checks.
+* Measured on a 2-core AVX2 Zen 3 core (2026-12; one thread, float32, best of 15 blocks, the
+  machine shared): dense BLAS 66-92 GFLOP/s, ``spmm`` 17-25, so the break-even density there is
+  near 0.3, not 0.2. With Numba's SLP vectoriser on (``NUMBA_SLP_VECTORIZE=1``), an
+  output-stationary forward (16 batch lanes x 4 stored entries in scalar accumulators, unsigned
+  indices, ``contract`` only) did compile to vector FMAs and ran 34-36 GFLOP/s at 256 x 100,
+  density 0.5, walking batch chunks in the outer loop; but 17-22 at batch 256, where the rows of
+  ``X`` lie 1 KiB apart and a chunk's 256 rows fall into 4 of L1's 64 sets. Copying ``X`` into
+  chunk-major blocks first removed that conflict and was slower still (10-36). Without SLP the
+  same code stays scalar (4 GFLOP/s); with it, 16 lanes of one stored entry at a time are two
+  vector accumulators, latency-bound (13-28): keep 8 or more in flight. On this VM the median
+  of timed blocks sat ~25% below the best block, and the best moved under 10% between runs.
 * Each kernel has a ``*_parallel`` variant (rows split over Numba threads). Every output element
   is computed by exactly one thread with the same per-row code, so results are bitwise identical
   to the serial kernel. It only pays off for wide layers; serial is the default.
