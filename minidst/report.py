@@ -341,14 +341,19 @@ def plot_curves(runs: list[Run], out: Path) -> Path:
             ax.plot(ref_steps[shown], middle, "k--", lw=1,
                     label=f"TD3 as published (gym v1, {len(ref_curves)} seeds)")  # fmt: skip
             ax.fill_between(ref_steps[shown], low, high, color="k", alpha=0.08)
-        ax.set_title(f"{env} (bands: 95% bootstrap CI of the IQM)")
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel("evaluation return")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        _label_axes(ax, f"{env} (bands: 95% bootstrap CI of the IQM)", "environment steps",
+                    "evaluation return")  # fmt: skip
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     return out
+
+
+def _label_axes(ax, title: str, xlabel: str, ylabel: str) -> None:
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
 
 
 def plot_profile(runs: list[Run], out: Path) -> Path | None:
@@ -372,11 +377,9 @@ def plot_profile(runs: list[Run], out: Path) -> Path | None:
         ax.step(thresholds, stats.performance_profile(values, thresholds), where="post",
                 color=colours[label], label=f"{label} ({len(values)} runs)")  # fmt: skip
     ax.axvline(1.0, color="k", lw=0.8, ls=":")
-    ax.set_xlabel("normalised final return τ: (x − random) / (dense − random)")
-    ax.set_ylabel("fraction of runs scoring above τ")
-    ax.set_title("Performance profile, all environments pooled")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
+    _label_axes(ax, "Performance profile, all environments pooled",
+                "normalised final return τ: (x − random) / (dense − random)",
+                "fraction of runs scoring above τ")  # fmt: skip
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     return out
