@@ -45,6 +45,7 @@ from minidst.topology import rebuild_csr
 QUICK = os.environ.get("MINIDST_QUICK") == "1"  # only the step counts get smaller
 OUT = Path(os.environ.get("MINIDST_OUT", "runs/chapters"))
 OUT.mkdir(parents=True, exist_ok=True)
+print("compiling the kernels: about a minute the first time on a machine, then cached")
 warmup()  # compile (or load) the Numba kernels now, not inside the first call
 rng = np.random.default_rng(0)
 

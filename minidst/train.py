@@ -63,6 +63,12 @@ def _numba_threads(threads: int):
         numba.set_num_threads(previous)
 
 
+#: Seconds of kernel loading after which the trainer says it is compiling (see
+#: ``Trainer._compile_kernels``): longer than loading a warm cache takes, far shorter than a
+#: cold compile.
+COMPILE_NOTICE_AFTER = 5.0
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the run stops and keeps its last good checkpoint."""
 
@@ -322,12 +328,14 @@ class Trainer:
         return "done"
 
     def _compile_kernels(self) -> None:
-        """Compile every kernel, or load it from Numba's disk cache (well under a second). The
-        first run on a machine compiles for ~10-20 s, which would look like a hang: say so."""
+        """Compile every kernel, or load it from Numba's disk cache. The first run on a machine
+        compiles for about a minute of CPU, which would look like a hang: say so. Loading the
+        cache takes 1-3 s (1.7 CPU-s on an AVX2 Zen 3 core), so the notice waits
+        :data:`COMPILE_NOTICE_AFTER` seconds and a warm start stays silent."""
         notice = threading.Timer(
-            0.5,
+            COMPILE_NOTICE_AFTER,
             self._print,
-            ["compiling kernels (first run only; cached afterwards)"],
+            ["compiling kernels (first run only, about a minute; cached afterwards)"],
             {"newline": True},
         )
         notice.start()

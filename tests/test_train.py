@@ -326,12 +326,13 @@ def test_a_slow_kernel_compile_is_announced(tmp_path, monkeypatch, capsys):
     pause. (A cold cache is simulated: compiling for real would take ~20 s of the suite.)"""
     import minidst.train
 
+    monkeypatch.setattr(minidst.train, "COMPILE_NOTICE_AFTER", 0.5)
     monkeypatch.setattr(minidst.train, "warmup", lambda: time.sleep(1.0))
     run_dir = tmp_path / "run"
     small = [arg for arg in SMALL if arg != "--quiet"]
     assert main(["train", *small, "--steps", "300", "--run-dir", str(run_dir)]) == 0
     assert "compiling kernels (first run only" in capsys.readouterr().out
-    monkeypatch.setattr(minidst.train, "warmup", lambda: None)  # a warm cache: nothing to say
+    monkeypatch.setattr(minidst.train, "warmup", lambda: time.sleep(0.2))  # a warm cache loads
     assert main(["train", *small, "--steps", "300", "--run-dir", str(run_dir), "--overwrite"]) == 0
     assert "compiling" not in capsys.readouterr().out
 
