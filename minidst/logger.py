@@ -115,8 +115,6 @@ class Speedometer:
 
     def eta(self, step: int) -> float | None:
         """Seconds left, from each phase's rate; None while a phase ahead is unmeasured."""
-        if step >= self.total_steps:
-            return 0.0
         left = {
             "random": max(self.start_steps - step, 0),
             "training": self.total_steps - max(step, self.start_steps),
