@@ -69,6 +69,7 @@ class Run:
     weights: float  # weights of actor and critics at the end
     flops: float  # training FLOPs, all iterations
     steps_per_s: float  # median of the training phase's progress rows
+    dormant: float  # fraction of dormant hidden units at the end, averaged over the networks
     label: str  # algo, plus the settings that set it apart in its sweep (e.g. sparsity)
 
     @property
@@ -114,10 +115,18 @@ def read_runs(sweep_dir: str | Path) -> tuple[list[Run], list[Path], list[tuple[
                 weights=float(progress[-1].get("topology/weights") or math.nan),
                 flops=float(progress[-1].get("flops/training_cumulative") or math.nan),
                 steps_per_s=float(np.median(rates)) if rates else math.nan,
+                dormant=_final_dormant_fraction(progress[-1]),
                 label=group_label(config),
             )
         )
     return finished, unfinished, duplicates
+
+
+def _final_dormant_fraction(row: dict[str, str]) -> float:
+    """The mean of a progress row's ``topology/dormant_*`` columns (ReDo's dormant units, one
+    column per network); NaN for runs made before they were logged."""
+    values = [float(v) for k, v in row.items() if k.startswith("topology/dormant_") and v]
+    return float(np.mean(values)) if values else math.nan
 
 
 def _group_order(label: str) -> tuple:
@@ -168,6 +177,7 @@ def _summary_row(env: str, label: str, group: list[Run], dense: list[Run]) -> di
         ),
         "steps": int(steps[-1]),
         "steps_per_s": float(np.median([run.steps_per_s for run in group])),
+        "dormant_final": float(np.mean([run.dormant for run in group])),
         "steps_to_dense_final": None,
         "steps_to_dense_low": math.nan,
         "steps_to_dense_high": math.nan,
@@ -246,6 +256,10 @@ def _number(value, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _percent(value: float) -> str:
+    return f"{value:.1%}" if math.isfinite(value) else "–"
+
+
 def _interval(low, high, digits: int = 0) -> str:
     return f"[{_number(low, digits)}, {_number(high, digits)}]"
 
@@ -275,7 +289,7 @@ def markdown_table(rows: list[dict]) -> str:
         "| env | algo | seeds | final return, mean [95% t-interval] | IQM [95% bootstrap] | "
         "mean return over training | steps to dense [95% CI] | P(> dense) | p, exact test | "
         "p, Welch | p, equivalent ±10% (seeds needed) | weights vs dense | FLOPs vs dense | "
-        "env-steps/s |"
+        "env-steps/s | dormant units at the end |"
     )
     lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
     for row in rows:
@@ -289,7 +303,7 @@ def markdown_table(rows: list[dict]) -> str:
             f"{_number(row['p_improvement'], 2)} | {_number(row['p_exact'], 3)} | "
             f"{_number(row['p_welch'], 3)} | {_equivalence(row)} | "
             f"{_number(row['weights_vs_dense'], 2)} | {_number(row['flops_vs_dense'], 2)} | "
-            f"{_number(row['steps_per_s'])} |"
+            f"{_number(row['steps_per_s'])} | {_percent(row['dormant_final'])} |"
         )
     return "\n".join(lines)
 
@@ -430,7 +444,10 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path | None = None) -> Pa
         "outside the margin). A large p of the difference tests is no evidence of "
         "equivalence. **Weights and training FLOPs**: actor and critics, relative to dense. "
         "**Env-steps/s**: median over the training phase, as measured in these runs (their "
-        "machines are in each run's config.json).",
+        "machines are in each run's config.json). **Dormant units**: the share of hidden ReLU "
+        "units whose mean |activation| on the last training batch is at most 2.5% of their "
+        "layer's mean (ReDo, Sokar et al. 2023), averaged over the networks and seeds at the "
+        "last progress row; – for runs made before it was logged.",
         "",
         markdown_table(rows),
         "",

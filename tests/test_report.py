@@ -14,8 +14,9 @@ STEPS = 20_000  # evaluations at 0, 5k, 10k, 15k, 20k
 
 
 def fake_run(
-    sweep_dir, algo, seed, returns, weights, steps_per_s=100.0, steps=STEPS, folder="", **settings
-):
+    sweep_dir, algo, seed, returns, weights, steps_per_s=100.0, steps=STEPS, folder="",
+    dormant=None, **settings,
+):  # fmt: skip
     """A run directory as a finished run leaves it, with the given evaluation returns."""
     config = TrainConfig(
         algo=algo, env="Hopper-v5", seed=seed, steps=STEPS, start_steps=5_000, eval_every=5_000,
@@ -29,10 +30,14 @@ def fake_run(
             break
         evaluations.write({"step": i * 5_000, "return_mean": value})
         if i:
-            progress.write({
+            row = {
                 "step": i * 5_000, "topology/weights": weights,
                 "flops/training_cumulative": weights * i * 5_000, "time/steps_per_s": steps_per_s,
-            })  # fmt: skip
+            }  # fmt: skip
+            if dormant is not None:  # (actor, critic1, critic2)
+                row.update(zip(("topology/dormant_actor", "topology/dormant_critic1",
+                                "topology/dormant_critic2"), dormant))  # fmt: skip
+            progress.write(row)
     return run_dir
 
 
@@ -192,3 +197,18 @@ def test_plot_groups_by_settings_and_counts_a_run_once(tmp_path, capsys):
     out = tmp_path / "curves.png"
     assert main(["plot", str(default), str(sparse), str(default), "--out", str(out)]) == 0
     assert "counted once" in capsys.readouterr().err and out.stat().st_size > 10_000
+
+
+def test_dormant_units_are_reported_per_group(tmp_path, capsys):
+    """The last progress row's dormant fractions, averaged over the networks, then the seeds;
+    runs made before they were logged show none."""
+    fake_run(tmp_path, "ds-td3", 0, [100] * 5, weights=500, dormant=(0.1, 0.2, 0.3))
+    fake_run(tmp_path, "ds-td3", 1, [104] * 5, weights=500, dormant=(0.3, 0.4, 0.5))
+    fake_run(tmp_path, "td3", 0, [100] * 5, weights=1000)
+    fake_run(tmp_path, "td3", 1, [110] * 5, weights=1000)
+    rows = {row["algo"]: row for row in summarise(read_runs(tmp_path)[0])}
+    assert rows["ds-td3"]["dormant_final"] == pytest.approx(0.3)  # (0.2 + 0.4) / 2
+    assert np.isnan(rows["td3"]["dormant_final"])
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "r")]) == 0
+    table = (tmp_path / "r" / "report.md").read_text()
+    assert "| 30.0% |" in table and "dormant units at the end" in table
