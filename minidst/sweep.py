@@ -18,6 +18,7 @@ a cluster, or a local Ray instance; ``--engine ray``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -88,16 +89,49 @@ class SweepSpec:
 
     @classmethod
     def from_dict(cls, values: dict) -> SweepSpec:
+        """A spec from a sweep file's (or ``sweep.json``'s) entries, each checked for its
+        name and type with a one-line ValueError that says what is expected."""
         unknown = set(values) - {"algos", "envs", "seeds", "options"}
         if unknown:
-            raise ValueError(f"unknown sweep entries: {', '.join(sorted(unknown))}")
+            raise ValueError(
+                f"unknown sweep entries: {', '.join(sorted(unknown))} (expected algos, envs, "
+                "seeds and an options table)"
+            )
+        lists = {}
+        for name in ("algos", "envs"):
+            entry = values.get(name, [])
+            if not isinstance(entry, list) or not all(isinstance(x, str) for x in entry):
+                raise ValueError(f'sweep entry {name} must be a list of names, e.g. ["td3"]')
+            lists[name] = entry
         seeds = values.get("seeds", [])
         if isinstance(seeds, str):
             seeds = parse_seeds(seeds)
+        elif not isinstance(seeds, list) or not all(isinstance(s, int) for s in seeds):
+            raise ValueError('sweep entry seeds must be a list of integers or a range like "0-4"')
         options = dict(values.get("options", {}))
+        fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+        unknown = sorted(set(options) - set(fields))
+        if unknown:
+            raise ValueError(
+                f"unknown option {unknown[0]!r} in the sweep's options (train options, e.g. "
+                "lr, steps, hidden; see minidst train --help)"
+            )
         if "hidden" in options:
-            options["hidden"] = tuple(options["hidden"])
-        return cls(list(values.get("algos", [])), list(values.get("envs", [])), seeds, options)
+            hidden = options["hidden"]
+            if isinstance(hidden, str):
+                hidden = hidden.split(",")
+            try:
+                options["hidden"] = tuple(int(width) for width in hidden)
+            except (TypeError, ValueError):
+                raise ValueError("option hidden must be widths, e.g. [256, 256]") from None
+        for name, value in options.items():
+            default = fields[name].default
+            wanted = type(default) if default is not None and name != "hidden" else None
+            if wanted is float and isinstance(value, int) and not isinstance(value, bool):
+                options[name] = float(value)
+            elif wanted is not None and not isinstance(value, wanted):
+                raise ValueError(f"option {name} must be of type {wanted.__name__}, got {value!r}")
+        return cls(lists["algos"], lists["envs"], seeds, options)
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -116,6 +150,8 @@ def read_spec_file(path: str | Path) -> SweepSpec:
     """A sweep from a ``.json`` or ``.toml`` file: ``algos``, ``envs``, ``seeds`` and an
     ``options`` table."""
     path = Path(path)
+    if path.suffix not in (".toml", ".json"):
+        raise ValueError(f"a sweep file is .toml or .json, got {path.name}")
     try:
         if path.suffix == ".toml":
             import tomllib

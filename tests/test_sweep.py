@@ -203,3 +203,40 @@ def test_a_run_directory_has_one_writer(tmp_path, capsys):
         holder.kill()
         holder.wait()
     assert main([*args, "--quiet"]) == 0  # the killed holder left no stale lock
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('algos = ["td3"]\nenvs = ["Pendulum-v1"]\n[options]\nlearning_rate = 0.1\n',
+         "unknown option 'learning_rate'"),
+        ('algos = "td3"\nenvs = ["Pendulum-v1"]\n', "algos must be a list of names"),
+        ('algos = ["td3"]\nenvs = ["Pendulum-v1"]\nseeds = [0.5]\n', "seeds must be a list"),
+        ('algos = ["td3"]\nenvs = ["Pendulum-v1"]\n[options]\nsteps = "many"\n',
+         "option steps must be of type int"),
+        ('algos = ["td3"]\nenvs = ["Pendulum-v1"]\n[options]\nhidden = "a,b"\n',
+         "option hidden must be widths"),
+        ('algo = ["td3"]\n', "unknown sweep entries: algo"),
+    ],
+)  # fmt: skip
+def test_a_bad_sweep_file_says_what_is_expected(text, message, tmp_path, capsys):
+    spec = tmp_path / "sweep.toml"
+    spec.write_text(text)
+    assert main(["sweep", "--file", str(spec), "--sweep-dir", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "__init__" not in err
+
+
+def test_sweep_files_are_toml_or_json_and_hidden_may_be_text(tmp_path, capsys):
+    from minidst.sweep import read_spec_file
+
+    (tmp_path / "sweep.yaml").write_text("algos: [td3]\n")
+    assert main(["sweep", "--file", str(tmp_path / "sweep.yaml"), "--sweep-dir", "x"]) == 2
+    assert "a sweep file is .toml or .json" in capsys.readouterr().err
+    spec = tmp_path / "sweep.json"
+    options = {"hidden": "64,64", "steps": 400, "start_steps": 200, "lr": 1}
+    spec.write_text(
+        json.dumps({"algos": ["td3"], "envs": ["Pendulum-v1"], "seeds": [0], "options": options})
+    )
+    options = read_spec_file(spec).options
+    assert options["hidden"] == (64, 64) and options["lr"] == 1.0
