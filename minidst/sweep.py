@@ -63,6 +63,10 @@ class SweepSpec:
         self.envs = list(dict.fromkeys(self.envs))
         self.seeds = list(dict.fromkeys(int(seed) for seed in self.seeds))
         self.cells(Path("."))  # validates every setting of every run, before anything runs
+        from minidst.envs import check_env_id  # gymnasium loads only once a sweep is real
+
+        for env in self.envs:
+            check_env_id(env)  # an unknown id fails here, before sweep.json is written
 
     def cells(self, sweep_dir: Path) -> list[tuple[TrainConfig, Path]]:
         """``(config, run_dir)`` of every run, seeds outermost (so early seeds finish first).

@@ -240,3 +240,12 @@ def test_sweep_files_are_toml_or_json_and_hidden_may_be_text(tmp_path, capsys):
     )
     options = read_spec_file(spec).options
     assert options["hidden"] == (64, 64) and options["lr"] == 1.0
+
+
+def test_an_unknown_env_is_refused_before_the_sweep_is_recorded(tmp_path, capsys):
+    sweep_dir = tmp_path / "s"
+    args = ["sweep", "--algo", "td3", "--env", "NoSuchEnv-v1", "--steps", "400",
+            "--start-steps", "200", "--sweep-dir", str(sweep_dir)]  # fmt: skip
+    assert main(args) == 2
+    assert "unknown environment id" in capsys.readouterr().err
+    assert not (sweep_dir / "sweep.json").exists()
