@@ -11,6 +11,7 @@ generator. Common envs are shipped in ``data/random_scores.csv`` (made by
 from __future__ import annotations
 
 import csv
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +52,7 @@ def shipped() -> dict[str, float]:
         return {row["env"]: float(row["random_score"]) for row in csv.DictReader(file)}
 
 
+@cache  # a report asks once per group and env; an unshipped env is simulated only once
 def random_score(env_id: str) -> float:
     """The random policy's score on ``env_id``: shipped, or measured now (seconds)."""
     table = shipped()
