@@ -522,23 +522,27 @@ def adam_step_reference(param, grad, m, v, lr, beta1, beta2, eps, weight_decay, 
     param -= lr / (1 - beta1**t) * m / (np.sqrt(v) / math.sqrt(1 - beta2**t) + eps)
 
 
-def warmup() -> None:
-    """Compile every kernel of this module for float32 and float64 now.
+def warmup(dtypes: tuple = (np.float32, np.float64), parallel: bool = True) -> None:
+    """Compile the kernels of this module for each of ``dtypes`` now.
 
     Kernels compile lazily on first call (seconds each, cached on disk afterwards); chapters,
     benchmarks and the trainer call this first so the pause happens up front, not mid-run.
+    ``parallel=False`` leaves out the multi-threaded :func:`spmm_parallel` and
+    :func:`sddmm_parallel`, which training never calls. Each compiled type and kernel costs
+    seconds of a cold start: the trainer asks only for what a run uses (float32, serial).
     """
     indptr = np.array([0, 1], dtype=np.int32)
     indices = np.array([0], dtype=np.int32)
-    for dtype in (np.float32, np.float64):
+    for dtype in dtypes:
         data = np.ones(1, dtype=dtype)
         X = np.ones((1, 2), dtype=dtype)
         out = np.empty((1, 2), dtype=dtype)
         grad = np.zeros(1, dtype=dtype)
         spmm(indptr, indices, data, X, out)
-        spmm_parallel(indptr, indices, data, X, out)
         sddmm(indptr, indices, X, X, grad)
-        sddmm_parallel(indptr, indices, X, X, grad)
+        if parallel:
+            spmm_parallel(indptr, indices, data, X, out)
+            sddmm_parallel(indptr, indices, X, X, grad)
         relu_backward(relu(X), X)
         union = (
             np.empty(2, np.int32),

@@ -328,19 +328,20 @@ class Trainer:
         return "done"
 
     def _compile_kernels(self) -> None:
-        """Compile every kernel, or load it from Numba's disk cache. The first run on a machine
-        compiles for about a minute of CPU, which would look like a hang: say so. Loading the
-        cache takes 1-3 s (1.7 CPU-s on an AVX2 Zen 3 core), so the notice waits
-        :data:`COMPILE_NOTICE_AFTER` seconds and a warm start stays silent."""
+        """Compile the kernels this run calls, or load them from Numba's disk cache, before the
+        first step. The first run on a machine compiles for 20-60 s, which would look like a
+        hang: say so. Loading the cache takes 1-3 s (1.1 CPU-s on a Zen 4, 1.7 on a Zen 3), so
+        the notice waits :data:`COMPILE_NOTICE_AFTER` seconds and a warm start stays silent."""
         notice = threading.Timer(
             COMPILE_NOTICE_AFTER,
             self._print,
-            ["compiling kernels (first run only, about a minute; cached afterwards)"],
+            ["compiling kernels (first run only, up to a minute; cached afterwards)"],
             {"newline": True},
         )
         notice.start()
         try:
-            warmup()
+            # Only what this run calls: its agent's float type, serial kernels.
+            warmup(dtypes=(self.agent.dtype,), parallel=False)
         finally:
             notice.cancel()
 

@@ -327,12 +327,12 @@ def test_a_slow_kernel_compile_is_announced(tmp_path, monkeypatch, capsys):
     import minidst.train
 
     monkeypatch.setattr(minidst.train, "COMPILE_NOTICE_AFTER", 0.5)
-    monkeypatch.setattr(minidst.train, "warmup", lambda: time.sleep(1.0))
+    monkeypatch.setattr(minidst.train, "warmup", lambda **_: time.sleep(1.0))
     run_dir = tmp_path / "run"
     small = [arg for arg in SMALL if arg != "--quiet"]
     assert main(["train", *small, "--steps", "300", "--run-dir", str(run_dir)]) == 0
     assert "compiling kernels (first run only" in capsys.readouterr().out
-    monkeypatch.setattr(minidst.train, "warmup", lambda: time.sleep(0.2))  # a warm cache loads
+    monkeypatch.setattr(minidst.train, "warmup", lambda **_: time.sleep(0.2))  # a warm cache loads
     assert main(["train", *small, "--steps", "300", "--run-dir", str(run_dir), "--overwrite"]) == 0
     assert "compiling" not in capsys.readouterr().out
 
