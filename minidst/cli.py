@@ -38,7 +38,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from minidst.config import TrainConfig
+    from minidst.config import TrainConfig, check_family_options
     from minidst.train import Trainer, TrainingDiverged
 
     out = None if args.quiet else sys.stdout
@@ -59,6 +59,7 @@ def run_train(args: argparse.Namespace) -> int:
         trainer = Trainer.resume(args.resume, settings.get("steps"), out=out)
         say(f"resuming {args.resume} at step {trainer.step:,} of {trainer.config.steps:,}")
     else:
+        check_family_options([settings.get("algo", TrainConfig.algo)], set(settings))
         config = TrainConfig(**settings).validate()
         run_dir = args.run_dir or Path("runs") / f"{config.env}_{config.algo}_seed{config.seed}"
         trainer = Trainer.start(config, run_dir, overwrite=args.overwrite, out=out)

@@ -39,6 +39,12 @@ FAMILY_DEFAULTS = {
         "drop_fraction": 0.1,
     },
 }
+#: Settings that only one family reads: given for an algorithm of the other, they would be
+#: ignored without a word (``--alpha`` does nothing to TD3), so they are refused.
+FAMILY_ONLY = {
+    "td3": ("policy_delay", "policy_noise", "noise_clip", "exploration_noise"),
+    "sac": ("alpha", "entropy", "target_entropy", "target_update_every"),
+}
 #: Settings renamed since runs were first recorded: older ``config.json`` files still load.
 RENAMED_SETTINGS = {"update_every": "rewire_every"}
 #: Settings added since: a ``config.json`` without one was made before it existed, so it ran
@@ -356,6 +362,20 @@ class TrainConfig:
         if "hidden" in values:
             values["hidden"] = tuple(int(width) for width in values["hidden"])
         return cls(**values)
+
+
+def check_family_options(algos: list[str], given: set[str]) -> None:
+    """Raise a one-line ValueError for a setting in ``given`` that none of ``algos`` reads: a
+    TD3-only option with SAC algorithms only, or a SAC-only one with TD3 only. In a grid of both
+    families (a sweep), each run reads the options of its own family."""
+    families = {"sac" if algo.endswith("sac") else "td3" for algo in algos}
+    for family, names in FAMILY_ONLY.items():
+        ignored = [name for name in names if name in given]
+        if ignored and family not in families:
+            raise ValueError(
+                f"--{_flag(ignored[0])} is a {family.upper()} option; "
+                f"{' and '.join(sorted(set(algos)))} would ignore it"
+            )
 
 
 def default_text(name: str) -> str:

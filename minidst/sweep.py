@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from minidst import rundir
-from minidst.config import ALGORITHMS, TrainConfig
+from minidst.config import ALGORITHMS, TrainConfig, check_family_options
 from minidst.logger import format_duration
 
 SPEC_FILE = "sweep.json"
@@ -58,6 +58,7 @@ class SweepSpec:
         fixed = {"algo", "env", "seed"} & set(self.options)
         if fixed:
             raise ValueError(f"{', '.join(sorted(fixed))} are the grid's, not shared options")
+        check_family_options(self.algos, set(self.options))
         # A cell named twice (--algo td3 td3, --seeds 0,0) is one run directory: run it once.
         self.algos = list(dict.fromkeys(self.algos))
         self.envs = list(dict.fromkeys(self.envs))

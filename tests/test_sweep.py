@@ -156,6 +156,7 @@ def test_a_sweep_file_gives_the_same_grid(tmp_path):
         (["--seeds", "a-b"], "seeds must look like"),
         (["--lr", "-1"], "--lr must be >= 0"),
         (["--file", "x.json", "--algo", "td3"], "either as --file or as options"),
+        (["--algo", "td3", "ds-td3", "--target-update-every", "1000"], "a SAC option"),
     ],
 )
 def test_bad_sweeps_are_one_line_errors(args, message, tmp_path, capsys):
@@ -163,6 +164,13 @@ def test_bad_sweeps_are_one_line_errors(args, message, tmp_path, capsys):
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "s").exists()
+
+
+def test_a_grid_of_both_families_takes_the_options_of_either():
+    """Each run reads its own family's options, so a mixed grid may set both."""
+    spec = SweepSpec(["td3", "sac"], ["Pendulum-v1"], [0], {"alpha": 0.1, "policy_noise": 0.3})
+    (td3, _), (sac, _) = spec.cells(Path("s"))
+    assert (td3.algo, td3.policy_noise, sac.algo, sac.alpha) == ("td3", 0.3, "sac", 0.1)
 
 
 def test_the_ray_engine_without_ray_says_how_to_install_it(monkeypatch, tmp_path, capsys):

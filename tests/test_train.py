@@ -207,6 +207,10 @@ def run_cli(args, capsys):
         (["--exploration-noise", "-1"], "--exploration-noise must be >= 0"),
         (["--noise-clip", "-0.5"], "--noise-clip must be >= 0"),
         (["--batch-size", "600", "--buffer-size", "500"], "larger than the replay buffer"),
+        (["--algo", "td3", "--alpha", "0.1"], "--alpha is a SAC option; td3 would ignore it"),
+        (["--algo", "ds-td3", "--entropy", "learned"], "--entropy is a SAC option"),
+        (["--algo", "sac", "--policy-noise", "0.3"], "--policy-noise is a TD3 option"),
+        (["--algo", "ds-sac", "--policy-delay", "1"], "--policy-delay is a TD3 option"),
         # Caught only when the networks are built, yet still before anything is written.
         (["--algo", "ds-td3", "--sparsity", "0.999"], "fewer than its dense output layer"),
     ],
