@@ -1,10 +1,14 @@
-"""The ``minidst`` command line: ``train``, ``evaluate``, ``plot`` and ``demo``.
+"""The ``minidst`` command line: ``train``, ``sweep``, ``evaluate``, ``report``, ``video``,
+``plot`` and ``demo``.
 
 ``minidst train`` runs TD3 or SAC, dense, static sparse or dynamic sparse (DS-TD3 is the
 default), on a gymnasium env (default HalfCheetah-v5) into a run directory; ``--resume DIR``
-continues one exactly. ``minidst evaluate DIR`` scores a run's saved policy; ``minidst plot
-DIR ... --out FILE.png`` draws learning curves.
-Exit codes: 0 done, 1 training diverged, 2 bad input, 130 stopped by Ctrl-C.
+continues one exactly. ``minidst sweep`` runs a grid of them (algos x envs x seeds), skipping
+finished runs and resuming the others; ``minidst report DIR`` states what a sweep found, with
+its statistics. ``minidst evaluate DIR`` scores a run's saved policy, ``minidst video DIR``
+renders one of its episodes, and ``minidst plot DIR ... --out FILE.png`` draws learning curves.
+Exit codes: 0 done, 1 training diverged (or a sweep's run failed), 2 bad input, 130 stopped by
+Ctrl-C.
 
 ``minidst demo`` runs :func:`minidst.demo.compare_students`: dense, static sparse and dynamic
 sparse students of one architecture on a regression problem.
@@ -238,7 +242,8 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     from minidst import __version__
 
-    parser = _Parser(prog="minidst", description=__doc__.splitlines()[0])
+    summary = " ".join(__doc__.split("\n\n")[0].split()).replace("``", "")
+    parser = _Parser(prog="minidst", description=summary)
     parser.add_argument("--version", action="version", version=f"minidst {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     train = commands.add_parser(
