@@ -21,6 +21,10 @@ and Static-SAC with SAC). Per group:
 * **weights, training FLOPs** relative to dense, and the **env-steps/s** measured in the runs
   (median over each run's training rows, then over seeds).
 
+Controls (:func:`comparisons`): each sparse group against a dense network of its family with as
+many weights (dense TD3 at hidden 177 for DS-TD3), and each sparse group with settings of its own
+against its algorithm at the defaults, with the difference of means and its Welch interval.
+
 Across environments, final returns are normalised as ``(x - random) / (dense - random)``
 (:mod:`minidst.random_policy`), so 1 is dense and higher is always better, and their IQM gets a
 stratified bootstrap interval that resamples the dense baseline too.
@@ -215,6 +219,75 @@ def _summary_row(env: str, label: str, group: list[Run], dense: list[Run]) -> di
     return row
 
 
+EQUAL_WEIGHTS_TOLERANCE = 0.05  #: "equal weights": mean weight counts within this fraction
+
+
+def comparisons(runs: list[Run]) -> list[dict]:
+    """The two controls a sparse result needs beside dense of the default width, one row per
+    pair of groups of one environment:
+
+    * **equal weights**: each sparse group against each other dense group of its family whose
+      weights are within :data:`EQUAL_WEIGHTS_TOLERANCE` of its own (dense TD3 at hidden 177
+      stores about DS-TD3's weights): does sparse beat simply smaller? (Graesser et al. 2022);
+    * **defaults**: each sparse group with settings of its own (``ds-td3 init=dense-fan-in``)
+      against its algorithm at the defaults (``ds-td3``): what the setting changes.
+
+    Per pair: both means, the difference of means with Welch's 95% interval, P(X > Y) and the
+    exact and Welch p-values (:mod:`minidst.stats`)."""
+    groups: dict[tuple[str, str], list[Run]] = defaultdict(list)
+    for run in runs:
+        groups[run.env, run.label].append(run)
+    pairs = []
+    for (env, label), group in sorted(groups.items(), key=lambda item: (item[0][0],
+                                      _group_order(item[0][1]))):  # fmt: skip
+        algo = group[0].algo
+        if algo == DENSE.get(algo):
+            continue
+        weights = np.mean([run.weights for run in group])
+        for (other_env, other), against in groups.items():
+            other_algo = against[0].algo
+            if other_env != env or other_algo != DENSE[algo] or other == other_algo:
+                continue  # dense of the default width is the main table's comparison
+            ratio = weights / np.mean([run.weights for run in against])
+            if abs(ratio - 1) <= EQUAL_WEIGHTS_TOLERANCE:
+                pairs.append(_compare(env, label, group, other, against, "equal weights"))
+        if label != algo and (env, algo) in groups:
+            pairs.append(_compare(env, label, group, algo, groups[env, algo], "defaults"))
+    return pairs
+
+
+def _compare(env: str, label: str, group: list[Run], other: str, against: list[Run],
+             control: str) -> dict:  # fmt: skip
+    x, y = [run.final for run in group], [run.final for run in against]
+    low, high = stats.difference_interval(x, y)
+    return {
+        "env": env, "algo": label, "against": other, "control": control,
+        "seeds": len(x), "seeds_against": len(y),
+        "final_mean": float(np.mean(x)), "against_mean": float(np.mean(y)),
+        "difference": float(np.mean(x) - np.mean(y)), "difference_low": low,
+        "difference_high": high, "p_improvement": stats.probability_of_improvement(x, y),
+        "p_exact": stats.exact_test(x, y), "p_welch": stats.welch_test(x, y),
+    }  # fmt: skip
+
+
+def comparisons_table(pairs: list[dict]) -> str:
+    header = (
+        "| env | algo | against | control | seeds | final return, mean: algo / against | "
+        "difference [95% Welch interval] | P(algo > against) | p, exact test | p, Welch |"
+    )
+    lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
+    for pair in pairs:
+        lines.append(
+            f"| {pair['env']} | {pair['algo']} | {pair['against']} | {pair['control']} | "
+            f"{pair['seeds']} / {pair['seeds_against']} | {_number(pair['final_mean'])} / "
+            f"{_number(pair['against_mean'])} | {_number(pair['difference'])} "
+            f"{_interval(pair['difference_low'], pair['difference_high'])} | "
+            f"{_number(pair['p_improvement'], 2)} | {_number(pair['p_exact'], 3)} | "
+            f"{_number(pair['p_welch'], 3)} |"
+        )
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------------------------
 # Writing the report
 # --------------------------------------------------------------------------------------------
@@ -400,8 +473,9 @@ def plot_profile(runs: list[Run], out: Path) -> Path | None:
 
 
 def write_report(sweep_dir: str | Path, out_dir: str | Path | None = None) -> Path:
-    """Write ``report.md``, ``summary.csv``, ``summary.json`` and ``curves.png`` into
-    ``out_dir`` (default: the sweep directory); returns the report's path."""
+    """Write ``report.md``, ``summary.csv``, ``summary.json``, ``comparisons.csv`` (where
+    there is a control to compare with), ``curves.png`` and ``profile.png`` into ``out_dir``
+    (default: the sweep directory); returns the report's path."""
     sweep_dir = Path(sweep_dir)
     out_dir = Path(out_dir) if out_dir is not None else sweep_dir
     runs, unfinished, duplicates = read_runs(sweep_dir)
@@ -415,6 +489,12 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path | None = None) -> Pa
             writer.writeheader()
             writer.writerows(rows)
         (out_dir / "summary.json").write_text(json.dumps(rows, indent=2) + "\n")
+        pairs = comparisons(runs)
+        if pairs:
+            with open(out_dir / "comparisons.csv", "w", newline="") as file:
+                writer = csv.DictWriter(file, list(pairs[0]))
+                writer.writeheader()
+                writer.writerows(pairs)
         plot_curves(runs, out_dir / "curves.png")
         profile = plot_profile(runs, out_dir / "profile.png")
     except OSError as error:
@@ -451,6 +531,19 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path | None = None) -> Pa
         "",
         markdown_table(rows),
         "",
+    ]
+    if pairs:
+        lines += [
+            "Controls (also in `comparisons.csv`): each sparse group against a dense network "
+            f"with as many weights (within {EQUAL_WEIGHTS_TOLERANCE:.0%}: does sparse beat "
+            "simply smaller?), and each sparse group with settings of its own against its "
+            "algorithm at the defaults (what the setting changes). The difference of means "
+            "has Welch's 95% interval, which excludes 0 exactly when Welch's p < 0.05.",
+            "",
+            comparisons_table(pairs),
+            "",
+        ]
+    lines += [
         "Across environments: final returns normalised as (x − random) / (dense − random) in "
         "each environment (1.00 = dense's mean, 0 = a uniform-random policy, higher is "
         "better also for negative returns), IQM over all seeds of all environments, with a "

@@ -98,6 +98,19 @@ def welch_test(x: Sequence[float], y: Sequence[float]) -> float:
     return float(ttest_ind(x, y, equal_var=False).pvalue)
 
 
+def difference_interval(
+    x: Sequence[float], y: Sequence[float], level: float = LEVEL
+) -> tuple[float, float]:
+    """Welch's interval of ``mean(X) - mean(Y)``: ``diff +- t_df * sqrt(var_x/n_x + var_y/n_y)``
+    with the Welch-Satterthwaite degrees of freedom (unequal variances, as
+    :func:`welch_test`); NaN where that test is undefined. It excludes 0 exactly when the
+    two-sided Welch test gives ``p < 1 - level``."""
+    if _untestable(x, y):
+        return (np.nan, np.nan)
+    interval = ttest_ind(x, y, equal_var=False).confidence_interval(level)
+    return float(interval.low), float(interval.high)
+
+
 def equivalence_test(
     x: Sequence[float], y: Sequence[float], margin: float = EQUIVALENCE_MARGIN
 ) -> float:

@@ -8,7 +8,7 @@ import pytest
 from minidst import random_policy, rundir, stats
 from minidst.cli import main
 from minidst.config import TrainConfig
-from minidst.report import across_environments, read_runs, summarise
+from minidst.report import across_environments, comparisons, read_runs, summarise
 
 STEPS = 20_000  # evaluations at 0, 5k, 10k, 15k, 20k
 
@@ -212,3 +212,35 @@ def test_dormant_units_are_reported_per_group(tmp_path, capsys):
     assert main(["report", str(tmp_path), "--out", str(tmp_path / "r")]) == 0
     table = (tmp_path / "r" / "report.md").read_text()
     assert "| 30.0% |" in table and "dormant units at the end" in table
+
+
+def test_sparse_groups_are_compared_with_equal_weights_dense_and_their_defaults(tmp_path):
+    """DS-TD3 (510 weights) meets dense TD3 at hidden 177 (500: within 5%) as its equal-weights
+    control; DS-TD3 at 90% (100 weights) does not, and meets DS-TD3 at the defaults instead;
+    dense TD3 of the default width is the main table's, never a control row."""
+    finals = {"td3": [300, 310], "td3 hidden=177": [200, 220], "ds-td3": [250, 270],
+              "ds-td3 90%": [150, 190]}  # fmt: skip
+    for seed in (0, 1):
+        fake_run(tmp_path, "td3", seed, [finals["td3"][seed]] * 5, weights=1000)
+        fake_run(tmp_path, "td3", seed, [finals["td3 hidden=177"][seed]] * 5, weights=500,
+                 folder="equal_weights", hidden=(177, 177))  # fmt: skip
+        fake_run(tmp_path, "ds-td3", seed, [finals["ds-td3"][seed]] * 5, weights=510)
+        fake_run(tmp_path, "ds-td3", seed, [finals["ds-td3 90%"][seed]] * 5, weights=100,
+                 folder="s90", sparsity=0.9)  # fmt: skip
+    pairs = comparisons(read_runs(tmp_path)[0])
+    assert [(p["algo"], p["against"], p["control"]) for p in pairs] == [
+        ("ds-td3", "td3 hidden=177", "equal weights"),
+        ("ds-td3 90%", "ds-td3", "defaults"),
+    ]
+    equal = pairs[0]
+    x, y = finals["ds-td3"], finals["td3 hidden=177"]
+    assert (equal["final_mean"], equal["against_mean"], equal["difference"]) == (260, 210, 50)
+    assert (equal["difference_low"], equal["difference_high"]) == stats.difference_interval(x, y)
+    assert equal["p_improvement"] == 1.0 and equal["p_exact"] == stats.exact_test(x, y)
+    assert pairs[1]["difference"] == 170 - 260 and pairs[1]["seeds_against"] == 2
+    assert main(["report", str(tmp_path), "--out", str(tmp_path / "r")]) == 0
+    assert (
+        "| ds-td3 | td3 hidden=177 | equal weights | 2 / 2 | 260 / 210 |"
+        in (tmp_path / "r" / "report.md").read_text()
+    )
+    assert (tmp_path / "r" / "comparisons.csv").read_text().startswith("env,algo,against")
