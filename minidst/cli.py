@@ -111,10 +111,11 @@ def run_sweep(args: argparse.Namespace) -> int:
     out = None if args.quiet else sys.stdout
     if args.engine == "ray":
         sweep.import_ray()  # before anything is written: say how to install it if missing
-        engine = sweep.RayEngine(args.address, out)
+        engine = sweep.RayEngine(args.address, out, ray_logs=args.ray_logs)
+        engine.connect()  # Ray starts, or fails, before the sweep writes anything
     else:
-        if args.address:
-            raise ValueError("--address is for --engine ray")
+        if args.address or args.ray_logs:
+            raise ValueError("--address and --ray-logs are for --engine ray")
         engine = sweep.LocalEngine(args.jobs, out)
     statuses = sweep.run_sweep(spec, args.sweep_dir, engine, args.allow_changes, out)
     counts = {status: list(statuses.values()).count(status) for status in set(statuses.values())}
@@ -283,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--address", help="--engine ray: the Ray cluster to join (default: a local Ray)"
     )
+    sweep.add_argument(
+        "--ray-logs", action="store_true",
+        help="--engine ray: show Ray's own log lines and its workers' output (hidden by default)",
+    )  # fmt: skip
     sweep.add_argument(
         "--allow-changes", action="store_true",
         help="let the grid or shared options differ from those the sweep directory records",

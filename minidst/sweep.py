@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -433,26 +435,54 @@ def train_in_process(config: TrainConfig, run_dir: str | Path) -> str:
             trainer.close()
 
 
+#: How long ``--engine ray --address HOST:PORT`` waits for the cluster's port to answer.
+CONNECT_TIMEOUT_S = 5.0
+
+
 class RayEngine:
     """Runs jobs as Ray tasks, one CPU each: on an existing Ray cluster (``address``, e.g.
-    ``"auto"`` or ``"ray://host:10001"``) or, with no address, on a local Ray instance.
+    ``"auto"``, ``"10.0.0.5:6379"`` or ``"ray://host:10001"``) or, with no address, on a local
+    Ray instance.
 
     Each task trains its cell in the worker's own process (:func:`train_in_process`), so a
     worker that dies takes its run with it; Ray retries the task (``retries`` times), and the
     retry resumes from the run's last checkpoint. Run directories must therefore live on a
     filesystem every worker sees (NFS, a cluster's shared disk). A run that fails by itself (a
     bad setting, a diverged loss) is not retried: it would fail again.
+
+    An address that names a port is checked when the engine is made (:func:`check_reachable`),
+    so a mistyped address fails at once, before the sweep writes anything. Ray's own messages
+    (its INFO and WARNING lines, what the workers print) are hidden unless ``ray_logs``.
     """
 
     def __init__(self, address: str | None = None, out=sys.stdout, retries: int = 3,
-                 poll_seconds: float = 1.0):  # fmt: skip
+                 poll_seconds: float = 1.0, ray_logs: bool = False):  # fmt: skip
+        if address is not None:
+            check_reachable(address)
         self.address, self.out = address, out
         self.retries, self.poll_seconds = retries, poll_seconds
+        self.ray_logs = ray_logs
+
+    def connect(self) -> None:
+        """Join the cluster, or start a local Ray instance; nothing to do if Ray is running.
+
+        :meth:`run` calls it; calling it before the sweep writes anything makes Ray's own
+        failures (an address that answers but is no Ray cluster) leave no files behind too.
+        """
+        ray = import_ray()
+        if ray.is_initialized():
+            return
+        ray.init(
+            address=self.address,
+            include_dashboard=False,
+            # Ray's INFO and WARNING lines say how it started; its errors are worth seeing.
+            logging_level=logging.INFO if self.ray_logs else logging.ERROR,
+            log_to_driver=self.ray_logs,  # the workers' output; a run's own goes to its log
+        )
 
     def run(self, jobs: list[Job]) -> dict[Path, str]:
         ray = import_ray()
-        if not ray.is_initialized():
-            ray.init(address=self.address, log_to_driver=False, include_dashboard=False)
+        self.connect()
         task = ray.remote(num_cpus=1, max_retries=self.retries, retry_exceptions=False)(
             train_in_process
         )
@@ -480,6 +510,28 @@ class RayEngine:
         finally:
             progress.end()
         return statuses
+
+
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Raise a one-line :class:`ConnectionError` unless something answers at the host and port
+    of ``address`` (``"host:port"`` or ``"ray://host:port"``) within ``timeout`` seconds.
+
+    ``ray.init`` given an address where nothing listens keeps retrying for minutes, printing
+    connection warnings, and even a SIGTERM takes half a minute to end it. Opening a plain TCP
+    connection first answers the common mistakes (no cluster started, a wrong host or port) in
+    at most ``timeout`` seconds. An address without a port (``"auto"``) is Ray's to resolve.
+    """
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as error:
+        reason = error.strerror or "timed out"  # a timeout has no strerror
+        raise ConnectionError(
+            f"cannot reach a Ray cluster at {address} within {timeout:g} s ({reason}): "
+            "start one with `ray start --head` or check --address"
+        ) from None
 
 
 def import_ray():

@@ -157,6 +157,7 @@ def test_a_sweep_file_gives_the_same_grid(tmp_path):
         (["--lr", "-1"], "--lr must be >= 0"),
         (["--file", "x.json", "--algo", "td3"], "either as --file or as options"),
         (["--algo", "td3", "ds-td3", "--target-update-every", "1000"], "a SAC option"),
+        (["--ray-logs"], "--address and --ray-logs are for --engine ray"),
     ],
 )
 def test_bad_sweeps_are_one_line_errors(args, message, tmp_path, capsys):
