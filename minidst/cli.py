@@ -137,8 +137,11 @@ def run_report(args: argparse.Namespace) -> int:
 def run_video(args: argparse.Namespace) -> int:
     from minidst.video import record
 
-    out, total, steps = record(args.run_dir, args.out, args.seed, args.max_steps, args.fps)
-    print(f"wrote {out}: {steps} steps, return {total:.1f}")
+    out, total, steps = record(
+        args.run_dir, args.out, args.seed, args.max_steps, args.fps, progress=not args.quiet
+    )
+    if not args.quiet:
+        print(f"wrote {out}: {steps} steps, return {total:.1f}")
     return 0
 
 
@@ -312,6 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.set_defaults(run=run_report)
     video = commands.add_parser("video", help="render one episode of a run's saved policy")
     video.add_argument("run_dir", help="a run directory")
+    video.add_argument("--quiet", action="store_true", help="print nothing but errors")
     video.add_argument("--out", required=True, help="a .gif, or an .mp4 (the video extra)")
     video.add_argument("--seed", type=_at_least(0), help="env seed (default: the run's seed + 100)")
     video.add_argument(
