@@ -178,8 +178,8 @@ print(f"multiply-adds: {len(data)} (CSR) versus {A.size} (dense)")
 # ## Two pitfalls with SciPy sparse arrays
 #
 # **`*` is not a matrix product.** For `csr_array`, as for NumPy arrays, `*` multiplies element by
-# element, broadcasting `x` along the rows. It quietly returns a sparse *array* (COO format) of
-# the same shape as `S` instead of a vector. Always write `@`.
+# element, broadcasting `x` along the rows. It quietly returns a sparse array of the same shape
+# as `S` (a `coo_array`, the COO format, in recent SciPy) instead of a vector. Always write `@`.
 
 # %%
 wrong = S * x

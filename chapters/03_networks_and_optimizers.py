@@ -8,7 +8,8 @@
 # * `minidst.nn`: the activations (ReLU, tanh, identity), the `MLP` that stacks layers, and the
 #   loss `mse_loss`;
 # * `minidst.optim.Adam`: the optimizer, with its moment estimates and weight decay;
-# * the rule that ties the two together when a sparse layer's connections move (chapter 5).
+# * the rule that ties the two together when a sparse layer's connections move (as they will in
+#   chapter 5, where topology updates prune and regrow them).
 #
 # In this chapter we open the boxes. Each piece is written by hand in NumPy, checked against the
 # library (to ~1e-12 in float64) and, where it is a derivative, against central differences
@@ -16,8 +17,9 @@
 # for: the bias correction, epsilon, and the two ways to add weight decay.
 
 # %% [markdown]
-# As in chapters 4 and 5, BLAS is pinned to one thread before NumPy is imported: everything here
-# is small, and extra threads would only add overhead.
+# BLAS is pinned to one thread before NumPy is imported: everything here is small, and extra
+# threads would only add overhead. (Chapters 4 and 5 do the same; chapter 4 explains why it
+# matters when sparse and dense products are timed against each other.)
 
 # %%
 import os
@@ -45,7 +47,7 @@ from minidst.topology import rebuild_csr
 QUICK = os.environ.get("MINIDST_QUICK") == "1"  # only the step counts get smaller
 OUT = Path(os.environ.get("MINIDST_OUT", "runs/chapters"))
 OUT.mkdir(parents=True, exist_ok=True)
-print("compiling the kernels: about a minute the first time on a machine, then cached")
+print("compiling the kernels: up to a minute the first time, then loaded from the cache")
 warmup()  # compile (or load) the Numba kernels now, not inside the first call
 rng = np.random.default_rng(0)
 

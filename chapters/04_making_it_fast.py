@@ -66,14 +66,17 @@ rng = np.random.default_rng(0)
 # declared with `cache=True`, so the machine code is also written to disk next to the source and
 # later runs load it instead of compiling again. `kernels.warmup()` calls every kernel once for
 # both float types, so that compile (or load) time is paid here and not inside our first
-# measurement. On a fresh checkout it compiles everything, about a minute of CPU time (57-82 s
-# measured on a 2-core AVX2 machine; the cell prints what it took on yours); once cached, it
-# loads in a second or two.
+# measurement. On a fresh checkout it compiles everything: half a minute to a minute of CPU time,
+# depending on the CPU (34 CPU-seconds measured on an AVX-512 Zen 4 core, 60 on an AVX2 Zen 3
+# core; the cell prints what it took on yours). Once cached, it loads in a second or two.
 
 # %%
-start = time.perf_counter()
+start, start_cpu = time.perf_counter(), time.process_time()
 kernels.warmup()
-print(f"kernels.warmup(): {time.perf_counter() - start:.2f} s")
+print(
+    f"kernels.warmup(): {time.perf_counter() - start:.2f} s, "
+    f"{time.process_time() - start_cpu:.2f} CPU-seconds"
+)
 
 # %% [markdown]
 # ## The references
@@ -364,9 +367,10 @@ print("saved", path)
 # * **Time.** Sparse time falls in proportion to the density; dense time does not move. The
 #   crossing point is where the density equals the ratio of the two rates: around density 0.2
 #   here. At the paper's hidden-layer density of 0.5, sparse compute takes about twice as long
-#   as dense; at density 0.1 about half. At every density sparse time stays the FLOP count's
-#   promise times the same factor, the ratio of the two rates: the gap never closes, it only
-#   matters less once the FLOP saving is larger than the rate ratio.
+#   as dense; at density 0.1 about half. The FLOP count promises sparse time = density x dense
+#   time; the measured sparse time is that promise times the ratio of the two rates, the same
+#   factor (about four here) at every density. So the gap to the FLOP count does not close at
+#   high sparsity: sparse wins once the FLOP saving, `1 / density`, exceeds that factor.
 # * **The strict-order SDDMM** is the cost of forbidding reassociation: about ten times slower
 #   than `kernels.sddmm` for the same arithmetic (5.5 against 50 GFLOP/s here).
 

@@ -401,11 +401,13 @@ print(f"after {u} updates of {zeta:.0%}, independent draws would leave {(1 - zet
 # positions that keep being tried and dropped.
 #
 # Finally, wall-clock time. Here the sparse students' layers are at densities 0.32 and 0.16.
-# Whether that makes their training steps cheaper than the dense ones depends on the machine:
-# chapter 4 measures the break-even density on yours (near 0.2 on the AVX-512 machine this
-# course was first run on, near 0.3-0.4 on an AVX2 Zen 3 core), and the times printed below are
-# your machine's. The topology updates (a sort of a few thousand integers each) cost little next
-# to the training either way.
+# Whether that makes their training steps cheaper than the dense ones depends on the CPU: a
+# sparse layer is faster than a dense one only below the break-even density, where chapter 4's
+# `spmm/dense` time ratio crosses 1, measured there on your machine. On the AVX-512 machine this
+# course was first run on it is near 0.2, so the layer at 0.32 is above it (slower than dense)
+# and only the one at 0.16 below it; on an AVX2 Zen 3 core it is nearer 0.3-0.4. The times
+# printed below are your machine's. The topology updates (a sort of a few thousand integers each)
+# cost little next to the training either way.
 
 # %%
 for name, h in results.items():

@@ -56,8 +56,7 @@ def step(s: int, a: int) -> tuple[int, float, bool]:
 #
 # The right-hand side, applied to any table `Q`, is the Bellman operator. It is a contraction:
 # each application multiplies the (max-norm) distance between two tables by at most `gamma`, so
-# repeating it
-# from any start converges to `Q*`. That repetition is **value iteration**.
+# repeating it from any start converges to `Q*`. That repetition is **value iteration**.
 
 # %%
 Q = np.zeros((n_states, n_actions))

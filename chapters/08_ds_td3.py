@@ -136,10 +136,14 @@ for name, net in agent.all_networks().items():
 #
 # Inside `TD3.update`, the rewiring fires when the iteration counter (the number of updates so
 # far, starting at 1) satisfies `iteration % rewire_every == 2`, with `rewire_every = 1000`: on
-# iterations 2, 1002, 2002, and so on. The odd-looking 2 is simply the paper's code. What matters
-# is that it is even: with `policy_delay = 2` the actor trains on even iterations (0 would do as
-# well), so all three networks are rewired on the same iteration; and 2 puts the first rewiring
-# right after the first actor step. The order within that iteration is:
+# iterations 2, 1002, 2002, and so on (`Agent.rewires_at`; for a `rewire_every` of 1 or 2 the
+# remainder is `2 % rewire_every`, that is 0). The odd-looking 2 is simply the paper's code. The
+# actor trains only on even iterations (`policy_delay = 2`), and with an even `rewire_every`, as
+# 1000 is, every rewiring iteration `k * rewire_every + 2` is even, so all three networks are
+# rewired on the same iteration. Any even remainder would do that (0 as well, rewiring at 1000,
+# 2000, ...); 2 puts the first rewiring right after the first actor step. With an odd
+# `rewire_every`, every other rewiring would fall on an odd iteration, and only the critics would
+# be rewired there. The order within a rewiring iteration is:
 #
 # 1. TD target, critic loss, **critic Adam step**, then **prune and regrow both critics**;
 # 2. actor loss through (the freshly rewired) critic 1, **actor Adam step**, then **prune and
@@ -242,6 +246,7 @@ for _ in range(n_iterations):
         assert np.all(first_moment[zero] == 0)
 print("iterations with a topology update:", rewired_at)
 assert rewired_at == [i for i in range(1, n_iterations + 1) if i % rewire_every == 2]
+assert rewired_at == [2, rewire_every + 2, 2 * rewire_every + 2]  # three updates
 
 # %% [markdown]
 # The rewiring fired exactly on the iterations `iteration % rewire_every == 2`, and each layer's

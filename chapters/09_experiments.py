@@ -54,10 +54,13 @@ warmup()  # compile (or load) the Numba kernels now, not inside the first run
 # ## The settings
 #
 # A `TrainConfig` holds every setting of a run; its defaults are the paper's (1M steps, 25,000
-# random start steps, an evaluation of 10 episodes every 5,000 steps, batch 100, and so on). We
-# change only the length of the run, its random start, and how often it evaluates, logs and
-# checkpoints. Quick mode (`MINIDST_QUICK=1`) shrinks the run to a few hundred steps with
-# one-episode evaluations, which only checks that everything runs.
+# random start steps, an evaluation of 10 episodes every 5,000 steps, batch 100, and so on),
+# except for the few settings the paper has no word on, how minidst runs, logs and saves
+# (`config.RUN_SETTINGS`: the update engine, `log_every`, `checkpoint_every`, the threads), whose
+# defaults are minidst's own. We change only the length of the run, its random start, and how
+# often it evaluates, logs and checkpoints; the cell prints each change beside the default it
+# replaces, and whose default that is. Quick mode (`MINIDST_QUICK=1`) shrinks the run to a few
+# hundred steps with one-episode evaluations, which only checks that everything runs.
 
 # %%
 env_id, seed = "HalfCheetah-v5", 0
@@ -173,7 +176,7 @@ for algo, trainer in trainers.items():
     row = rundir.last_progress_row(run_dirs[algo])
     topology = agent.topology
     rewirings = (
-        sum(1 for i in range(1, agent.iteration + 1) if i % topology.rewire_every == 2)
+        sum(agent.rewires_at(i) for i in range(1, agent.iteration + 1))
         if topology is not None
         else 0
     )
@@ -193,8 +196,9 @@ assert table["static-td3"]["rewirings"] == 0 < table["ds-td3"]["rewirings"]
 # (asserted): they start from the same Erdős–Rényi densities, and rewiring never changes a count.
 # Whether fewer FLOPs also mean more steps per second depends on the kernels and the layer shapes
 # (chapter 4): the second layers are at density 0.5, where chapter 4 found sparse products about
-# twice as slow as dense BLAS on its best kernel, and an environment step and the Python around it
-# cost the same for all three. Compare the `steps/s` column on your machine.
+# twice as slow as dense BLAS on its best kernel (on the machine the course was first run on;
+# chapter 4 measures yours), and an environment step and the Python around it cost the same for
+# all three. Compare the `steps/s` column on your machine.
 #
 # ## What a run directory holds
 #
@@ -350,10 +354,17 @@ def overlap(a, b):
 for a, b in [("td3", "static-td3"), ("td3", "ds-td3"), ("static-td3", "ds-td3")]:
     print(f"{a} and {b}: intervals {'overlap' if overlap(a, b) else 'apart'}")
 # Runs are added to results/ as they finish, so the verdict is decided here, not written down.
-if overlap("td3", "ds-td3") and overlap("static-td3", "ds-td3"):
+apart = [other for other in ("td3", "static-td3") if not overlap(other, "ds-td3")]
+if not apart:
     print("DS-TD3's interval overlaps both others: these seeds cannot rank it at 200k steps.")
-else:
-    print("DS-TD3's interval is apart from another's: read which above, and mind the seed count.")
+for other in apart:
+    ds, them = finals["ds-td3"], finals[other]
+    side = "above" if intervals["ds-td3"][0] > intervals[other][1] else "below"
+    separated = ds.min() > them.max() or ds.max() < them.min()
+    print(
+        f"DS-TD3's interval lies {side} {other}'s ({len(ds)} and {len(them)} seeds); "
+        f"every seed of one above every seed of the other: {'yes' if separated else 'no'}"
+    )
 
 # %% [markdown]
 # Where DS-TD3's interval overlaps both others, these runs cannot rank DS-TD3 against TD3 or

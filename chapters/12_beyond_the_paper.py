@@ -310,7 +310,7 @@ for sparsity in (er_paper_sparsity, 0.9):
 #   implementations do sparse training); a never-seen position still starts at zero;
 # * `"by-slot"`: no remap at all: the moment arrays stay as they were, slot by slot in
 #   `weight.data`, so after the first change in a row every connection gets another's moments.
-#   This is the bug that `Adam`'s topology guard (chapter 5) exists to catch; we bypass the guard
+#   This is the bug that `Adam`'s topology guard (chapter 3) exists to catch; we bypass the guard
 #   deliberately, by remapping first and then putting the old arrays back.
 #
 # To see `source` (for every new stored entry, its old index in `weight.data`, -1 for a new
@@ -693,7 +693,7 @@ if not QUICK:
 # %% [markdown]
 # ## Pitfall 3: stale optimizer moments at regrown connections
 #
-# minidst gives every new connection zero Adam moments (`Adam.remap`, chapter 5). The two
+# minidst gives every new connection zero Adam moments (`Adam.remap`, chapters 3 and 5). The two
 # alternatives described with `rewire` above: a **revived** connection getting back its old
 # moments (what a dense Adam over masked weights holds when masked positions get zero
 # gradient), and **no remap at all** (moments left slot by slot, the bug the topology guard
@@ -912,7 +912,7 @@ ax_ratios.set_yticklabels(
 )
 ax_ratios.invert_yaxis()
 ax_ratios.set_xlabel(
-    "test loss / baseline's, same seed (green, red: lower, higher in every seed; gray: mixed)"
+    "test loss / baseline's, same seed\n(green, red: lower, higher in every seed; gray: mixed)"
 )
 ax_ratios.set_title("One choice at a time, 90% ERK")
 ax_ratios.grid(alpha=0.3)
@@ -933,7 +933,7 @@ print("saved", path)
 # compares each setting with dense TD3: each seed's final score (the mean of its last 10
 # evaluations, the paper's score) divided by the dense runs' IQM, summarised as an IQM with a
 # 95% bootstrap interval, and the probability that a run of the setting beats a dense run
-# (chapter 9). A setting with fewer than two finished seeds, or without a dense baseline, is
+# (chapter 10). A setting with fewer than two finished seeds, or without a dense baseline, is
 # listed as incomplete and left out. If the folder is not there, the section says so and stops.
 
 # %%
@@ -995,9 +995,15 @@ def long_run_rows():
 
 long_rows = long_run_rows()
 if long_rows:
+    # Each name column is as wide as its longest entry, plus two spaces.
+    wide = {
+        key: max(len(key), *(len(r[key]) for r in long_rows)) + 2
+        for key in ("setting", "env", "algo")
+    }
     print(
-        f"\n{'setting':16s}{'env':16s}{'algo':8s}{'steps':>8}{'seeds':>6}{'final IQM':>11}"
-        f"{'dense IQM':>11}{'vs dense':>10}{'95% CI':>16}{'P(> dense)':>12}  reading"
+        f"\n{'setting':{wide['setting']}s}{'env':{wide['env']}s}{'algo':{wide['algo']}s}"
+        f"{'steps':>8}{'seeds':>6}{'final IQM':>11}{'dense IQM':>11}{'vs dense':>10}"
+        f"{'95% CI':>16}{'P(> dense)':>12}  reading"
     )
     for r in long_rows:
         if r["low"] > 1:
@@ -1006,10 +1012,12 @@ if long_rows:
             reading = "below dense"
         else:
             reading = "interval includes dense"
+        interval = f"[{r['low']:.2f}, {r['high']:.2f}]"
         print(
-            f"{r['setting']:16s}{r['env']:16s}{r['algo']:8s}{r['steps']:>8,}{r['seeds']:>6}"
+            f"{r['setting']:{wide['setting']}s}{r['env']:{wide['env']}s}"
+            f"{r['algo']:{wide['algo']}s}{r['steps']:>8,}{r['seeds']:>6}"
             f"{r['final_iqm']:>11.0f}{r['dense_iqm']:>11.0f}{r['relative']:>10.2f}"
-            f"   [{r['low']:.2f}, {r['high']:.2f}]{r['p_better']:>12.2f}  {reading}"
+            f"{interval:>16}{r['p_better']:>12.2f}  {reading}"
         )
 print(f"\nthe whole chapter took {time.perf_counter() - chapter_start:.0f} s")
 

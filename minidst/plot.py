@@ -12,6 +12,7 @@ many seeds. One seed is drawn as a plain line.
 from __future__ import annotations
 
 import os
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -29,16 +30,34 @@ ALGO_COLOURS = {"td3": "#1f77b4", "static-td3": "#ff7f0e", "ds-td3": "#2ca02c",
 _OTHER_COLOURS = ("#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#e377c2",
                   "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5",
                   "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd")  # fmt: skip
+#: The colour of a group once :data:`_OTHER_COLOURS` are all taken in one figure.
+_LAST_COLOUR = "#4d4d4d"
+
+
+def label_colour(label: str) -> str:
+    """The colour of group ``label`` in every figure: its :data:`ALGO_COLOURS` hue for a plain
+    algorithm, otherwise one of :data:`_OTHER_COLOURS` picked by a checksum of the label (CRC-32,
+    the same in every process and on every machine, unlike Python's ``hash``)."""
+    if label in ALGO_COLOURS:
+        return ALGO_COLOURS[label]
+    return _OTHER_COLOURS[zlib.crc32(label.encode()) % len(_OTHER_COLOURS)]
 
 
 def group_colours(labels) -> dict[str, str]:
-    """A distinct colour for every group label: a plain algorithm keeps its
-    :data:`ALGO_COLOURS` hue; the others get the next free colour in sorted order, so one
-    group has one colour in every panel of a figure. Up to 26 groups are distinct."""
+    """A distinct colour for every group label of one figure, each group's
+    :func:`label_colour` wherever it is free: a label has the same colour in every figure unless
+    two labels of the same figure pick the same colour, in which case the later one (in sorted
+    order) takes the next free colour of :data:`_OTHER_COLOURS`. Up to 26 groups are distinct."""
     colours = {label: ALGO_COLOURS[label] for label in labels if label in ALGO_COLOURS}
-    others = sorted(label for label in set(labels) if label not in ALGO_COLOURS)
-    for i, label in enumerate(others):
-        colours[label] = _OTHER_COLOURS[i] if i < len(_OTHER_COLOURS) else "#4d4d4d"
+    free = list(_OTHER_COLOURS)
+    for label in sorted(set(labels) - set(ALGO_COLOURS)):
+        if not free:
+            colours[label] = _LAST_COLOUR
+            continue
+        start = _OTHER_COLOURS.index(label_colour(label))
+        colour = next(c for c in _OTHER_COLOURS[start:] + _OTHER_COLOURS[:start] if c in free)
+        free.remove(colour)
+        colours[label] = colour
     return colours
 
 
@@ -107,8 +126,11 @@ def show_inline(fig) -> None:
         display(fig)
 
 
-def plot_runs(run_dirs: list[str | Path], out: str | Path, seed: int = 0) -> Path:
-    """Draw the evaluation curves of ``run_dirs`` into the image ``out``; one panel per env."""
+def plot_runs(
+    run_dirs: list[str | Path], out: str | Path, seed: int = 0, show: bool = True
+) -> Path:
+    """Draw the evaluation curves of ``run_dirs`` into the image ``out``; one panel per env.
+    With ``show``, a notebook also shows the figure under its cell."""
     # A Figure of its own, not pyplot: no backend is chosen or changed, so this works headless
     # and leaves a notebook's inline figures alone.
     from matplotlib.figure import Figure
@@ -147,7 +169,8 @@ def plot_runs(run_dirs: list[str | Path], out: str | Path, seed: int = 0) -> Pat
     try:
         fig.savefig(temporary, dpi=120, format=out.suffix.lstrip(".") or "png")
         os.replace(temporary, out)
-        show_inline(fig)
+        if show:
+            show_inline(fig)
     except OSError as error:
         raise ValueError(f"cannot write {out}: {error.strerror}") from None
     finally:

@@ -437,10 +437,11 @@ class Trainer:
             self._line_open = False
 
     def _draw_curve(self) -> None:
-        """Redraw ``curve.png`` (atomically) after each evaluation."""
+        """Redraw ``curve.png`` (atomically) after each evaluation; never inline, or a notebook
+        that trains would show the curve again under its cell at every evaluation."""
         from minidst.plot import plot_runs
 
-        plot_runs([self.run_dir], self.run_dir / rundir.CURVE)
+        plot_runs([self.run_dir], self.run_dir / rundir.CURVE, show=False)
 
     # ---- Ctrl-C -------------------------------------------------------------------------------
     @contextlib.contextmanager

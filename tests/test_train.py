@@ -555,3 +555,17 @@ def test_a_custom_env_in_module_form_trains(tmp_path, monkeypatch, capsys):
     )
     code, err = run_cli(["train", *SMALL, "--env", "no_such_module:X-v0"], capsys)
     assert code == 2 and "cannot import 'no_such_module'" in err and "\n" not in err
+
+
+def test_training_draws_its_curve_to_file_and_never_inline(tmp_path, monkeypatch):
+    """In a notebook, a run's curve.png redrawn at every evaluation must not pile up under the
+    cell; plot_runs called by the reader still shows its figure."""
+    import minidst.plot
+
+    shown = []
+    monkeypatch.setattr(minidst.plot, "show_inline", shown.append)
+    run_dir = tmp_path / "run"
+    assert main(["train", *SMALL, "--steps", "800", "--run-dir", str(run_dir)]) == 0
+    assert (run_dir / "curve.png").stat().st_size > 1000 and shown == []
+    minidst.plot.plot_runs([run_dir], tmp_path / "again.png")
+    assert len(shown) == 1
