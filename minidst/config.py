@@ -364,14 +364,19 @@ class TrainConfig:
         return cls(**values)
 
 
+def foreign_options(algo: str) -> tuple[str, ...]:
+    """The settings of the other family than ``algo``'s: ``algo`` never reads them."""
+    family = "sac" if algo.endswith("sac") else "td3"
+    return tuple(name for other, names in FAMILY_ONLY.items() if other != family for name in names)
+
+
 def check_family_options(algos: list[str], given: set[str]) -> None:
     """Raise a one-line ValueError for a setting in ``given`` that none of ``algos`` reads: a
     TD3-only option with SAC algorithms only, or a SAC-only one with TD3 only. In a grid of both
     families (a sweep), each run reads the options of its own family."""
-    families = {"sac" if algo.endswith("sac") else "td3" for algo in algos}
     for family, names in FAMILY_ONLY.items():
         ignored = [name for name in names if name in given]
-        if ignored and family not in families:
+        if ignored and all(ignored[0] in foreign_options(algo) for algo in algos):
             raise ValueError(
                 f"--{_flag(ignored[0])} is a {family.upper()} option; "
                 f"{' and '.join(sorted(set(algos)))} would ignore it"

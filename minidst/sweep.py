@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from minidst import rundir
-from minidst.config import ALGORITHMS, TrainConfig, check_family_options
+from minidst.config import ALGORITHMS, TrainConfig, check_family_options, foreign_options
 from minidst.logger import format_duration
 
 SPEC_FILE = "sweep.json"
@@ -80,7 +80,12 @@ class SweepSpec:
         for seed in self.seeds:
             for env in self.envs:
                 for algo in self.algos:
-                    options = dict(self.options)
+                    # A grid of both families shares the options of each: a run takes its own.
+                    options = {
+                        name: value
+                        for name, value in self.options.items()
+                        if name not in foreign_options(algo)
+                    }
                     if not TrainConfig(algo=algo).sparse:
                         options.pop("sparsity", None)
                     config = TrainConfig(algo=algo, env=env, seed=seed, **options).validate()
@@ -238,8 +243,9 @@ class Job:
         if self.state == "resume":
             return [*train, "--resume", str(self.run_dir), "--steps", str(self.config.steps)]
         flags = []
+        foreign = foreign_options(self.config.algo)  # at their defaults; train refuses them
         for name, value in self.config.to_dict().items():
-            if value is None:
+            if value is None or name in foreign:
                 continue
             if isinstance(value, (tuple, list)):
                 value = ",".join(map(str, value))

@@ -15,6 +15,7 @@ import pytest
 
 from minidst import rundir
 from minidst.cli import main
+from minidst.config import TrainConfig
 from minidst.sweep import SweepSpec, cell_state, parse_seeds
 
 OPTIONS = [
@@ -167,11 +168,18 @@ def test_bad_sweeps_are_one_line_errors(args, message, tmp_path, capsys):
     assert not (tmp_path / "s").exists()
 
 
-def test_a_grid_of_both_families_takes_the_options_of_either():
-    """Each run reads its own family's options, so a mixed grid may set both."""
-    spec = SweepSpec(["td3", "sac"], ["Pendulum-v1"], [0], {"alpha": 0.1, "policy_noise": 0.3})
-    (td3, _), (sac, _) = spec.cells(Path("s"))
-    assert (td3.algo, td3.policy_noise, sac.algo, sac.alpha) == ("td3", 0.3, "sac", 0.1)
+def test_a_grid_of_both_families_runs_with_the_options_of_either(tmp_path, capsys):
+    """Each run reads its own family's options, so a mixed grid may set both, and each run
+    gets (and records) only its own."""
+    sweep_dir = tmp_path / "mixed"
+    code = main(["sweep", "--algo", "td3", "sac", "--seeds", "0", "--steps", "400", *OPTIONS,
+                 "--alpha", "0.1", "--policy-noise", "0.3", "--sweep-dir", str(sweep_dir),
+                 "--jobs", "2", "--quiet"])  # fmt: skip
+    assert code == 0, capsys.readouterr()
+    td3 = rundir.read_config(sweep_dir / "Pendulum-v1" / "td3" / "seed0")
+    sac = rundir.read_config(sweep_dir / "Pendulum-v1" / "sac" / "seed0")
+    assert (td3.policy_noise, sac.alpha) == (0.3, 0.1)
+    assert td3.alpha == TrainConfig.alpha and sac.policy_noise == TrainConfig.policy_noise
 
 
 def test_the_ray_engine_without_ray_says_how_to_install_it(monkeypatch, tmp_path, capsys):
