@@ -48,18 +48,16 @@ for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "
     os.environ[variable] = str(ARGS.threads)
 
 import tempfile  # noqa: E402
-import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import agents  # noqa: E402
 import numpy as np  # noqa: E402
 from machine import describe  # noqa: E402
 
 from minidst import warmup  # noqa: E402
 from minidst.config import TrainConfig  # noqa: E402
-from minidst.factory import build_agent  # noqa: E402
 from minidst.train import Trainer  # noqa: E402
 
-OBS, ACT = 17, 6  # HalfCheetah-v5
 AGENTS = {
     family: {
         family: {"algo": family},
@@ -72,38 +70,10 @@ AGENTS = {
 ENGINES = ("reference", "compiled")
 
 
-def batch_pool(rng: np.random.Generator, batch: int, count: int = 32) -> list[dict]:
-    def block(rows: int) -> np.ndarray:
-        return rng.standard_normal((rows, batch)).astype(np.float32)
-
-    return [
-        {
-            "obs": block(OBS),
-            "action": np.tanh(block(ACT)),
-            "reward": block(1),
-            "next_obs": block(OBS),
-            "terminated": np.zeros((1, batch), dtype=np.float32),
-            "horizon": np.ones((1, batch), dtype=np.float32),
-        }
-        for _ in range(count)
-    ]
-
-
 def time_updates(settings: dict, batch: int, engine: str) -> tuple[float, float]:
     """Milliseconds per update and the update's FLOPs, for one agent configuration."""
-    config = TrainConfig(
-        env="HalfCheetah-v5", batch_size=batch, update_engine=engine, **settings
-    ).validate()
-    rng = np.random.default_rng(0)
-    agent = build_agent(config, OBS, ACT, np.ones(ACT), rng)
-    pool = batch_pool(rng, batch)
-    for i in range(ARGS.settle):
-        agent.update(pool[i % len(pool)])
-    start = time.perf_counter()
-    for i in range(ARGS.updates):
-        agent.update(pool[i % len(pool)])
-    seconds = time.perf_counter() - start
-    return 1e3 * seconds / ARGS.updates, agent.flops_per_iteration(batch)
+    milliseconds, flops, _ = agents.time_updates(settings, batch, engine, ARGS.settle, ARGS.updates)
+    return milliseconds, flops
 
 
 def training_speed(settings: dict) -> float:
