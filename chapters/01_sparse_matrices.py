@@ -17,7 +17,9 @@
 # code) keeps every weight matrix dense and multiplies it by a binary mask. That *simulates* a
 # sparse network: the maths is the same, but the memory and the arithmetic are those of the dense
 # network, so the 50% saving exists only on paper. minidst stores only the connections that exist
-# and does work proportional to their number. This first chapter is about the data structure that
+# and does work proportional to their number. (Less work is not yet less time: at the paper's 50%
+# sparsity, sparse compute on a CPU is slower than dense; the section on FLOPs below says by how
+# much, and from what sparsity it pays.) This first chapter is about the data structure that
 # makes that possible, the CSR matrix, and about counting what it saves: bytes, parameters and
 # FLOPs.
 
@@ -284,6 +286,16 @@ print(f"sparse layer if it were dense: {dense_forward_flops([sparse_layer], batc
 # FLOPs are a property of the network, not of the machine. Whether fewer FLOPs also mean less
 # *time* depends on how well the sparse kernels run compared with dense matrix libraries, which
 # are extremely well tuned; that is the subject of chapter 4.
+#
+# Expect this from the start: at the paper's density of about 0.5, sparse compute is *slower*
+# than dense on most CPUs. A dense BLAS product runs at a higher FLOP rate than a sparse kernel:
+# it reuses each value it loads many times, while a sparse kernel follows `indices` to scattered
+# rows. So sparse wins only once its FLOP saving, `1 / density`, outgrows that gap in rate.
+# Measured on this project's machines, minidst's sparse kernels ran at roughly a fifth to a third
+# of the dense BLAS FLOP rate, which puts the break-even density near 0.2 on an AVX-512 AMD EPYC
+# (there, a layer at density 0.5 took about twice as long as dense) and near 0.3-0.4 on an AVX2
+# Zen 3 core. These are two CPUs, not a law; on either, speed pays from about 80-90% sparsity.
+# Chapter 4 measures the break-even on your own machine.
 
 # %% [markdown]
 # ## How sparse should each layer be? The Erdős–Rényi rule
