@@ -469,21 +469,37 @@ for algo, run_dir in run_dirs.items():
 # %% [markdown]
 # ## Exercises
 #
-# 1. Run the three agents with 3 seeds each for 100,000 steps (`minidst sweep ... --seeds 0-2
-#    --steps 100000`). Plot them with `minidst plot`. How wide are the confidence bands, and
-#    can you tell the three methods apart?
-# 2. Compare one of your curves at 100,000 steps with the reference TD3 return on HalfCheetah at
-#    that budget (about 5,500, the mean of the 10 seeds of Fujimoto et al.'s published curves,
-#    `minidst.report.reference_curves("HalfCheetah-v5")`). What could explain a difference (think
-#    of gymnasium's `-v5` against the paper's `-v3`, the number of seeds, the start steps)?
-# 3. Interrupt a run with Ctrl-C, resume it with `minidst train --resume`, and check that its
-#    `evaluations.csv` matches a run of the same seed that was never interrupted.
+# 1. *(9 runs of 100,000 steps: on the order of an hour of one core of the reference machine, where
+#    a 200,000-step run takes about a quarter of an hour; `--jobs 2` halves the wait)* Run the three
+#    agents with 3 seeds each for 100,000 steps (`minidst sweep ... --seeds 0-2 --steps 100000`).
+#    Plot them with `minidst plot`. How wide are the confidence bands, and can you tell the three
+#    methods apart?
+# 2. *(no new run: one of exercise 1's)* Compare one of your curves at 100,000 steps with the
+#    reference TD3 return on HalfCheetah at that budget (about 5,500, the mean of the 10 seeds of
+#    Fujimoto et al.'s published curves, `minidst.report.reference_curves("HalfCheetah-v5")`). What
+#    could explain a difference (think of gymnasium's `-v5` against the paper's `-v3`, the number of
+#    seeds, the start steps)?
+# 3. *(minutes: two runs of a few thousand steps)* Interrupt a run with Ctrl-C, resume it with
+#    `minidst train --resume`, and check that its `evaluations.csv` matches a run of the same seed
+#    that was never interrupted.
 # 4. In the statistics section, score each seed by its mean return over training
 #    (`stats.mean_over_training`) instead of its last 10 evaluations. Do the intervals still
 #    overlap? Which score would you report, and why decide before looking?
-# 5. Run DS-TD3 at 80% sparsity (`--sparsity 0.8`, ERK densities) and at 25% (`--sparsity 0.25`).
-#    The paper found that 80% fails to learn on HalfCheetah while 25% is slightly better than
-#    dense. What do you see within your budget?
-# 6. Try `--rewire-every 200` and `--rewire-every 2000`. The paper found 200 and 500 worse than
-#    1,000. Look at `progress.csv`: how does the critic loss behave right after each topology
-#    update?
+# 5. *(two runs: about a quarter of an hour per 200,000 steps on one core of the reference machine)*
+#    Run DS-TD3 at 80% sparsity (`--sparsity 0.8`, ERK densities) and at 25% (`--sparsity 0.25`).
+#    The paper found that 80% fails to learn on HalfCheetah while 25% is slightly better than dense.
+#    What do you see within your budget?
+# 6. *(two runs, as long as exercise 5's)* Try `--rewire-every 200` and `--rewire-every 2000`. The
+#    paper found 200 and 500 worse than 1,000. Look at `progress.csv`: how does the critic loss
+#    behave right after each topology update?
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(9)
+# For example: exercises.chapter9_exercise4({"td3": [...], "static-td3": [...], "ds-td3": [...]})

@@ -899,12 +899,24 @@ for algo in ALGOS:
 #    verdicts above change? What does that say about conclusions drawn from curves still rising?
 # 3. Leave one seed out of each cell in turn (a jackknife) and recompute the normalised IQM of
 #    DS-TD3. How far does it move, compared with the width of its bootstrap interval?
-# 4. Turn a hypothesis into a measurement: run dense TD3 on Hopper-v5 with `--start-steps 10000`
-#    for 3 seeds and 200k steps (`minidst sweep ... --start-steps 10000`), and compare its final
-#    IQM with ours and with the published curves'.
+# 4. *(3 runs of 200,000 steps: on the order of half an hour of one core of the reference machine,
+#    less with `--jobs 2`)* Turn a hypothesis into a measurement: run dense TD3 on Hopper-v5 with
+#    `--start-steps 10000` for 3 seeds and 200k steps (`minidst sweep ... --start-steps 10000`), and
+#    compare its final IQM with ours and with the published curves'.
 # 5. The paper's Hopper result has Static-TD3 far above dense TD3 (Table 2). Compute
 #    P(Static-TD3 > TD3) per environment with `compare`. What do our runs say, and with how many
 #    seeds could they say it at p < 0.05?
 # 6. Normalise by the published TD3 curves at 200k instead of our TD3. Does the pooled
 #    normalised score of DS-TD3 change its verdict? Which normalisation answers the paper's
 #    question?
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(10)
+# For example: exercises.chapter10_exercise5([p_halfcheetah, p_hopper, p_walker2d], seeds)

@@ -951,20 +951,35 @@ else:
 # %% [markdown]
 # ## Exercises
 #
-# 1. Run the chapter with `rewire_every = 1000` (the paper's) and with 250. How do the
-#    newcomers' risk at their first update and the fraction of the initial topology left change?
-# 2. Regrown connections start at zero and are pruned first. Change the prune rule to
-#    `"magnitude"` (`TrainConfig(prune="magnitude")`): does `S(1)` change? Why should it hardly
-#    matter for exact zeros?
-# 3. Normalise the observations (subtract the mean and divide by the standard deviation of the
-#    first 2,000 random transitions, inside the loop, for acting and for the buffer). Do the
-#    joints' angular velocities still lose connections? What does that say about "the topology
-#    learns which inputs matter"?
-# 4. Train with `target_rule="copy"` and measure the TD target gap again, against the same dense
-#    shadow. Then compare the return of a 100k-step run with each rule (`minidst train
-#    --target-rule copy`).
-# 5. Count the dead units of the second layers (never active on the probe batch) at each
-#    snapshot instead of only at the end. Do units die and then lose their inputs, or lose their
-#    inputs and then die?
-# 6. Set `MINIDST_RUN_DIR` to a finished 200k-step DS-TD3 run and compare its final counts per
-#    input with this chapter's. Does the pattern of the first 28 updates continue?
+# 1. *(two full runs of the chapter, about 1.5 minutes each)* Run the chapter with
+#    `rewire_every = 1000` (the paper's) and with 250. How do the newcomers' risk at their first
+#    update and the fraction of the initial topology left change?
+# 2. *(one full run of the chapter)* Regrown connections start at zero and are pruned first. Change
+#    the prune rule to `"magnitude"` (`TrainConfig(prune="magnitude")`): does `S(1)` change? Why
+#    should it hardly matter for exact zeros?
+# 3. *(one full run of the chapter)* Normalise the observations (subtract the mean and divide by the
+#    standard deviation of the first 2,000 random transitions, inside the loop, for acting and for
+#    the buffer). Do the joints' angular velocities still lose connections? What does that say about
+#    "the topology learns which inputs matter"?
+# 4. *(a full run of the chapter, then two runs of 100,000 steps: on the order of 8 minutes each on
+#    one core of the reference machine)* Train with `target_rule="copy"` and measure the TD target
+#    gap again, against the same dense shadow. Then compare the return of a 100k-step run with each
+#    rule (`minidst train --target-rule copy`).
+# 5. *(one full run of the chapter)* Count the dead units of the second layers (never active on the
+#    probe batch) at each snapshot instead of only at the end. Do units die and then lose their
+#    inputs, or lose their inputs and then die?
+# 6. *(seconds with a finished run; `results/` keeps no checkpoints, so making one takes about a
+#    quarter of an hour of one core of the reference machine)* Set `MINIDST_RUN_DIR` to a finished
+#    200k-step DS-TD3 run and compare its final counts per input with this chapter's. Does the
+#    pattern of the first 28 updates continue?
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(11)
+# For example: exercises.chapter11_exercise5(count_dead)  # count_dead(net, X) -> int

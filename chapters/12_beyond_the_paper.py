@@ -1312,9 +1312,9 @@ print(f"\nthe whole chapter took {time.perf_counter() - chapter_start:.0f} s")
 # %% [markdown]
 # ## Exercises
 #
-# 1. Change `seed` at the top and run the chapter again. Which verdicts keep their sign, and by
-#    how much do the ratios move? With five seeds, how likely is "lower in every seed" for a
-#    variant that makes no difference at all?
+# 1. *(one full run of the chapter, about 1.5 minutes)* Change `seed` at the top and run the chapter
+#    again. Which verdicts keep their sign, and by how much do the ratios move? With five seeds, how
+#    likely is "lower in every seed" for a variant that makes no difference at all?
 # 2. The init puzzle: build a dense student and shrink its initial weights by the factor that the
 #    dense fan-in applies to the 90% ERK student (printed in pitfall 2). Does the smaller scale help
 #    the dense student too? If it does, the dense fan-in's gain says more about this task than
@@ -1327,7 +1327,19 @@ print(f"\nthe whole chapter took {time.perf_counter() - chapter_start:.0f} s")
 # 5. Noise inputs (Grooten et al., AAMAS 2023): append 24 pure-noise features to the inputs, train
 #    static, SET and RigL students at 90% ERK, and count at the end how many first-layer
 #    connections land on noise features. Does rewiring move the budget to the real inputs?
-# 6. Run the Pendulum experiment with `n_step` 5 and 10, and with dense TD3 (`algo="td3"`) at 1
-#    and 3. Is the effect of multi-step targets on Pendulum specific to sparse networks, as RLx2
-#    argues? Then run it for 20,000 steps instead of 5,000: does the 3-step lead at the start
-#    turn into a higher final score, or into a lower one, as on HalfCheetah?
+# 6. *(minutes: twice the runs of the chapter's Pendulum section, which prints its time; four times
+#    that at 20,000 steps)* Run the Pendulum experiment with `n_step` 5 and 10, and with dense TD3
+#    (`algo="td3"`) at 1 and 3. Is the effect of multi-step targets on Pendulum specific to sparse
+#    networks, as RLx2 argues? Then run it for 20,000 steps instead of 5,000: does the 3-step lead
+#    at the start turn into a higher final score, or into a lower one, as on HalfCheetah?
+
+# %% [markdown]
+# Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the
+# reason or "Not yet" with a hint, and returns True or False; exercises without one answer
+# (open questions, timings) have no check. This cell lists the chapter's checks:
+
+# %%
+from minidst import exercises  # noqa: E402
+
+exercises.show_checks(12)
+# For example: exercises.chapter12_exercise1(your_probability)

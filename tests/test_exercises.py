@@ -5,11 +5,16 @@ plain loops or a different method (a linear solve instead of value iteration, Mo
 of integration, layers actually built instead of a formula).
 """
 
+import csv
 import itertools
+import json
 import math
+from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pytest
+from scipy.stats import trim_mean
 
 from minidst import exercises
 from minidst.gradcheck import central_difference
@@ -393,6 +398,211 @@ def test_chapter8_exercise5():
     assert exercises.chapter8_exercise5(factor, ratios)
     assert not exercises.chapter8_exercise5(1.0)
     assert not exercises.chapter8_exercise5(factor, (0.5, 0.6))
+
+
+# ---- chapters 9 and 10: the runs kept in the repository --------------------------------------
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+PAPER200K = REPOSITORY / "results" / "paper200k"
+ENVS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
+
+
+@pytest.fixture
+def committed_runs(monkeypatch):
+    """The finished runs of results/paper200k, ``(env, algo) -> [(steps, returns), ...]`` in seed
+    order, read with the csv module; the checks read the same folder."""
+    monkeypatch.delenv("MINIDST_RESULTS", raising=False)
+    curves = defaultdict(list)
+    for config_path in sorted(PAPER200K.glob("*/*/seed*/config.json")):
+        config = json.loads(config_path.read_text())["config"]
+        with open(config_path.parent / "evaluations.csv", newline="") as file:
+            rows = list(csv.DictReader(file))
+        steps = np.array([int(row["step"]) for row in rows])
+        returns = np.array([float(row["return_mean"]) for row in rows])
+        if len(steps) and steps[-1] == config["steps"]:
+            curves[config["env"], config["algo"]].append((steps, returns))
+    if not curves:
+        pytest.skip(f"no runs in {PAPER200K}")
+    return curves
+
+
+def final_score(steps, returns):
+    """The mean of the last 10 evaluations after step 0."""
+    return float(returns[steps > 0][-10:].mean())
+
+
+def finals_of(curves, env, algo):
+    return [final_score(steps, returns) for steps, returns in curves.get((env, algo), [])]
+
+
+def test_chapter9_exercise4(committed_runs):
+    from minidst import stats
+
+    def area_over_length(steps, returns):
+        return float(np.trapezoid(returns, steps) / (steps[-1] - steps[0]))
+
+    algos = ("td3", "static-td3", "ds-td3")
+    runs = {algo: committed_runs["HalfCheetah-v5", algo] for algo in algos}
+    scores = {algo: [area_over_length(*run) for run in runs[algo]] for algo in algos}
+    intervals = {algo: stats.iqm_interval(values) for algo, values in scores.items()}
+    overlaps = [
+        max(intervals[a][0], intervals[b][0]) <= min(intervals[a][1], intervals[b][1])
+        for a, b in [("td3", "static-td3"), ("td3", "ds-td3"), ("static-td3", "ds-td3")]
+    ]
+    last_ten = {algo: [final_score(*run) for run in runs[algo]] for algo in algos}
+    assert exercises.chapter9_exercise4(scores)
+    assert exercises.chapter9_exercise4({algo: v[::-1] for algo, v in scores.items()}, overlaps)
+    assert not exercises.chapter9_exercise4(last_ten)  # the chapter's own score
+    assert not exercises.chapter9_exercise4(scores, [not x for x in overlaps])
+
+
+def ds_td3_cells(curves):
+    """Per environment, (DS-TD3 finals, TD3 finals, random score)."""
+    from minidst.random_policy import random_score
+
+    return {
+        env: (finals_of(curves, env, "ds-td3"), finals_of(curves, env, "td3"), random_score(env))
+        for env in ENVS
+        if finals_of(curves, env, "ds-td3") and finals_of(curves, env, "td3")
+    }
+
+
+def pooled_normalised_iqm(cells):
+    """(x - random) / (mean baseline - random) in each environment, IQM of all runs pooled."""
+    scores = [(np.array(x) - r) / (np.mean(baseline) - r) for x, baseline, r in cells.values()]
+    return float(trim_mean(np.concatenate(scores), 0.25))
+
+
+def test_chapter10_exercise3(committed_runs):
+    from minidst import report
+
+    cells = ds_td3_cells(committed_runs)
+    full = pooled_normalised_iqm(cells)
+    moves = {"ds-td3": [], "td3": []}
+    for env, (ds, dense, random) in cells.items():
+        for side, scores in (("ds-td3", ds), ("td3", dense)):
+            for k in range(len(scores) if len(scores) > 1 else 0):
+                rest = scores[:k] + scores[k + 1 :]
+                changed = dict(cells)
+                changed[env] = (rest, dense, random) if side == "ds-td3" else (ds, rest, random)
+                moves[side].append(abs(pooled_normalised_iqm(changed) - full))
+    largest, largest_ds = max(moves["ds-td3"] + moves["td3"]), max(moves["ds-td3"])
+    all_runs = report.read_runs(PAPER200K)[0]
+    (row,) = [row for row in report.across_environments(all_runs) if row["algo"] == "ds-td3"]
+    width = row["ci_high"] - row["ci_low"]
+    mean_move = float(np.mean(moves["ds-td3"] + moves["td3"]))
+    assert abs(mean_move - largest) > 0.01 and abs(mean_move - largest_ds) > 0.01
+    assert exercises.chapter10_exercise3(largest)
+    assert exercises.chapter10_exercise3(largest_ds, largest_ds / width)  # DS-TD3's cells only
+    assert exercises.chapter10_exercise3(-largest, largest / width)
+    assert not exercises.chapter10_exercise3(mean_move)
+    assert not exercises.chapter10_exercise3(largest, width)
+
+
+def test_chapter10_exercise5(committed_runs):
+    envs = [env for env in ENVS if finals_of(committed_runs, env, "static-td3")]
+    probabilities = []
+    for env in envs:
+        x, y = finals_of(committed_runs, env, "static-td3"), finals_of(committed_runs, env, "td3")
+        wins = sum((a > b) + 0.5 * (a == b) for a in x for b in y)
+        probabilities.append(wins / (len(x) * len(y)))
+    fewest = next(n for n in itertools.count(1) if 2 / math.comb(2 * n, n) < 0.05)
+    assert exercises.chapter10_exercise5(probabilities)
+    assert exercises.chapter10_exercise5(dict(zip(envs, probabilities)), fewest)
+    assert exercises.chapter10_exercise5(np.round(probabilities, 3), fewest)
+    assert not exercises.chapter10_exercise5([1 - p for p in probabilities])  # P(TD3 > Static)
+    assert not exercises.chapter10_exercise5(probabilities, 5)  # five a side can, four can too
+    assert not exercises.chapter10_exercise5(probabilities, 3)
+
+
+def published_finals(env):
+    """The published TD3 seeds' mean of their evaluations at 155k-200k, from the packaged CSV."""
+    from minidst.envs import env_family
+
+    by_seed = defaultdict(list)
+    with open(REPOSITORY / "minidst" / "data" / "td3_fujimoto2018_curves.csv", newline="") as file:
+        for row in csv.DictReader(file):
+            if row["env"] == env_family(env) and 150_000 < int(row["step"]) <= 200_000:
+                by_seed[int(row["seed"])].append(float(row["return"]))
+    assert all(len(values) == 10 for values in by_seed.values())
+    return [float(np.mean(values)) for values in by_seed.values()]
+
+
+def test_chapter10_exercise6(committed_runs):
+    from minidst import stats
+
+    cells = ds_td3_cells(committed_runs)
+    published = {env: (x, published_finals(env), r) for env, (x, _, r) in cells.items()}
+    score = pooled_normalised_iqm(published)
+    _, (low, high) = stats.normalised_iqm_interval(list(published.values()))
+    verdict = "above" if low > 1 else "below" if high < 1 else "contains"
+    ours = pooled_normalised_iqm(cells)
+    assert abs(ours - score) > 0.005
+    assert exercises.chapter10_exercise6(score)
+    assert exercises.chapter10_exercise6(round(score, 3), verdict)
+    assert not exercises.chapter10_exercise6(ours)  # normalised by our TD3, as in the chapter
+    assert not exercises.chapter10_exercise6(score, "below" if verdict != "below" else "above")
+
+
+def test_checks_of_committed_runs_say_when_there_are_none(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("MINIDST_RESULTS", str(tmp_path))
+    assert not exercises.chapter10_exercise5([0.5, 0.5, 0.5])
+    assert not exercises.chapter9_exercise4({})
+    assert capsys.readouterr().out.count("no runs found") == 2
+
+
+# ---- chapter 11 -----------------------------------------------------------------------------
+
+
+def never_active_by_dense_products(net, X, strictly_above=True):
+    """The second layer's units that are above zero on no sample, in float64 dense products."""
+    from minidst.layers import SparseLinear
+
+    def dense(layer):
+        weight = layer.weight.toarray() if isinstance(layer, SparseLinear) else layer.weight
+        return weight.astype(np.float64)
+
+    first, second = net.layers[0], net.layers[1]
+    hidden = np.maximum(dense(first) @ X + first.bias[:, None], 0)
+    z = dense(second) @ hidden + second.bias[:, None]
+    active = z > 0 if strictly_above else z >= 0
+    return int(np.sum(~active.any(axis=1)))
+
+
+def test_chapter11_exercise5():
+    def first_layer(net, X):
+        z = net.layers[0].weight @ X + net.layers[0].bias[:, None]
+        return int(np.sum(~(z > 0).any(axis=1)))
+
+    def as_in_the_chapter(net, X):
+        hidden = net.layers[0].forward(np.ascontiguousarray(X))
+        z2 = net.layers[1].forward(np.maximum(hidden, 0))
+        return int(((z2 > 0).mean(axis=1) == 0).sum())
+
+    def tau_dormant(net, X):
+        from minidst.dormant import TAU, unit_scores
+
+        return int(np.sum(unit_scores(net, X)[1] <= TAU))
+
+    assert exercises.chapter11_exercise5(never_active_by_dense_products)
+    assert exercises.chapter11_exercise5(as_in_the_chapter)  # the float32 kernels
+    assert not exercises.chapter11_exercise5(tau_dormant)
+    assert not exercises.chapter11_exercise5(
+        lambda net, X: never_active_by_dense_products(net, X, strictly_above=False)
+    )
+    assert not exercises.chapter11_exercise5(first_layer)
+
+
+# ---- chapter 12 -----------------------------------------------------------------------------
+
+
+def test_chapter12_exercise1():
+    from scipy.stats import binom
+
+    lower_in_all_five = binom.pmf(5, 5, 0.5)
+    assert exercises.chapter12_exercise1(lower_in_all_five)
+    assert not exercises.chapter12_exercise1(2 * lower_in_all_five)  # either direction
+    assert not exercises.chapter12_exercise1(100 * lower_in_all_five)  # percent
 
 
 # ---- chapter 13 -----------------------------------------------------------------------------

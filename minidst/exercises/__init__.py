@@ -38,6 +38,14 @@ from minidst.exercises.chapter05 import chapter5_exercise5
 from minidst.exercises.chapter06 import chapter6_exercise1, chapter6_exercise3, chapter6_exercise4
 from minidst.exercises.chapter07 import chapter7_exercise5
 from minidst.exercises.chapter08 import chapter8_exercise1, chapter8_exercise5
+from minidst.exercises.chapter09 import chapter9_exercise4
+from minidst.exercises.chapter10 import (
+    chapter10_exercise3,
+    chapter10_exercise5,
+    chapter10_exercise6,
+)
+from minidst.exercises.chapter11 import chapter11_exercise5
+from minidst.exercises.chapter12 import chapter12_exercise1
 from minidst.exercises.chapter13 import chapter13_exercise1
 from minidst.exercises.chapter14 import chapter14_exercise2, chapter14_exercise5
 
@@ -62,6 +70,12 @@ __all__ = [
     "chapter7_exercise5",
     "chapter8_exercise1",
     "chapter8_exercise5",
+    "chapter9_exercise4",
+    "chapter10_exercise3",
+    "chapter10_exercise5",
+    "chapter10_exercise6",
+    "chapter11_exercise5",
+    "chapter12_exercise1",
     "chapter13_exercise1",
     "chapter14_exercise2",
     "chapter14_exercise5",

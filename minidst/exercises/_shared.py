@@ -1,12 +1,15 @@
 """Helpers the checks of several chapters share.
 
 The one-line verdict, reading an answer as numbers, random sparse inputs, running the student's
-function, and the library's agents built at a paper environment's sizes.
+function, the library's agents built at a paper environment's sizes, and the runs kept in the
+repository's ``results/``.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -67,3 +70,31 @@ def _paper_agents(algos: Sequence[str], obs_dim: int, act_dim: int, env: str) ->
         build_agent(TrainConfig(algo=algo, env=env), obs_dim, act_dim, max_action, rng)
         for algo, rng in zip(algos, (np.random.default_rng(800 + i) for i in range(len(algos))))
     ]
+
+
+#: The hint of a check that reads the runs kept in the repository and finds none.
+_NO_RUNS = (
+    "no runs found: work in a clone of the repository (its results/paper200k), or set "
+    "MINIDST_RESULTS to a folder of runs"
+)
+
+
+def _find_runs(sweep: str = "paper200k") -> Path | None:
+    """The folder of runs chapters 9 and 10 read, found as chapter 10 finds it:
+    ``$MINIDST_RESULTS`` (or its ``sweep`` subfolder), else ``results/<sweep>`` in or above the
+    current directory or the installed minidst package; ``None`` if there is none."""
+    import minidst
+    from minidst import rundir
+
+    override = os.environ.get("MINIDST_RESULTS")
+    if override:
+        candidates = [Path(override) / sweep, Path(override)]
+    else:
+        starts = [Path.cwd(), Path(minidst.__file__).resolve().parent]
+        candidates = [
+            folder / "results" / sweep for start in starts for folder in (start, *start.parents)
+        ]
+    for candidate in candidates:
+        if candidate.is_dir() and next(candidate.rglob(rundir.CONFIG), None) is not None:
+            return candidate
+    return None
