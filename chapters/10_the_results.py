@@ -44,7 +44,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter
 
 import minidst
-from minidst import report, rundir, stats
+from minidst import random_policy, report, rundir, stats
 from minidst.config import RUN_SETTINGS, TrainConfig
 from minidst.envs import env_family
 from minidst.plot import finish_figure, group_colours
@@ -290,8 +290,11 @@ print("saved", path)
 # ## Across environments: normalised by dense TD3
 #
 # Returns have different scales per task (compare the y-axes above), so to pool the tasks we
-# divide each run's final score by dense TD3's final IQM **in the same environment**: 1.0 means
-# "as good as dense TD3". The pooled IQM over all seeds of all environments gets a **stratified**
+# normalise each run's final score **in its environment** as `(x - random) / (dense - random)`,
+# where `dense` is dense TD3's mean final score there and `random` a uniform-random policy's
+# (`minidst.random_policy`): 1.0 means "as good as dense TD3", 0 "no better than random", and
+# higher is better even for negative returns (a plain ratio `x / dense` would flip there). The
+# pooled IQM over all seeds of all environments gets a **stratified**
 # bootstrap interval (seeds resampled within each environment, so every resample still has every
 # environment; `stats.stratified_iqm_interval`, used by `report.across_environments`). It needs
 # at least two seeds in every environment.
@@ -319,7 +322,7 @@ for algo in ALGOS:
         assert low - 1e-9 <= row["normalised_final_iqm"] <= high + 1e-9
 
 # %% [markdown]
-# The interval of TD3 itself is not [1, 1]: dense TD3 is divided by its own IQM, and its seeds
+# The interval of TD3 itself is not [1, 1]: dense TD3 is normalised by its own mean, and its seeds
 # still scatter around it. Its width is a yardstick for how much any algorithm's normalised score
 # can move through seed luck alone.
 
@@ -331,8 +334,9 @@ for position, algo in enumerate(ALGOS):
         group, dense = groups.get((env, algo)), groups.get((env, "td3"))
         if not group or not dense:
             continue
-        scale = float(stats.iqm(np.array([run.final for run in dense])))
-        values = [run.final / scale for run in group]
+        baseline = float(np.mean([run.final for run in dense]))
+        random_score = random_policy.random_score(env)
+        values = list(stats.normalised([run.final for run in group], baseline, random_score))
         x = position + 0.12 * (shift - (len(ENVS) - 1) / 2)
         ax.plot(
             [x] * len(values),
@@ -355,7 +359,7 @@ for position, algo in enumerate(ALGOS):
             )
 ax.axhline(1.0, color="grey", lw=0.8, ls=":")
 ax.set_xticks(range(len(ALGOS)), [NAME[algo] for algo in ALGOS])
-ax.set_ylabel("final return / dense TD3's final IQM")
+ax.set_ylabel("(final - random) / (dense TD3 - random)")
 ax.set_title("Normalised final returns: seeds (markers), pooled IQM and 95% interval (bar)")
 ax.legend(fontsize=8)
 fig.tight_layout()
