@@ -43,7 +43,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-import minidst
 from minidst import random_policy, report, rundir, stats
 from minidst.config import RUN_SETTINGS, TrainConfig
 from minidst.envs import env_family
@@ -75,23 +74,11 @@ FINAL = report.FINAL_EVALUATIONS  # a run's score: the mean of its last 10 evalu
 
 # %%
 def find_results(sweep: str = SWEEP) -> Path | None:
-    """The first folder that holds runs: ``$MINIDST_RESULTS`` (or its ``sweep`` subfolder), else
-    ``results/<sweep>`` in or above the current directory, this file or the minidst package."""
-    override = os.environ.get("MINIDST_RESULTS")
-    if override:
-        candidates = [Path(override) / sweep, Path(override)]
-    else:
-        starts = [Path.cwd()]
-        if "__file__" in globals():  # a script; a notebook has no __file__
-            starts.append(Path(__file__).resolve().parent)
-        starts.append(Path(minidst.__file__).resolve().parent)
-        candidates = [
-            folder / "results" / sweep for start in starts for folder in (start, *start.parents)
-        ]
-    for candidate in candidates:
-        if candidate.is_dir() and next(candidate.rglob(rundir.CONFIG), None) is not None:
-            return candidate
-    return None
+    """``rundir.find_results``: ``$MINIDST_RESULTS``, else ``results/<sweep>`` in or above the
+    current directory, this file (a script; a notebook has no ``__file__``) or the package."""
+    return rundir.find_results(
+        sweep, near=Path(__file__).resolve().parent if "__file__" in globals() else None
+    )
 
 
 RESULTS = find_results()

@@ -43,7 +43,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter
 
-import minidst
 from minidst import MLP, Adam, SparseLinear, evolve_layer, mse_loss, rundir, warmup
 from minidst.config import TrainConfig
 from minidst.demo import teacher_regression
@@ -523,21 +522,11 @@ SWEEPS = (
 
 
 def find_results() -> Path | None:
-    """The first ``results`` folder that holds runs: ``$MINIDST_RESULTS``, else ``results`` in
-    or above the current directory, this file or the minidst package."""
-    override = os.environ.get("MINIDST_RESULTS")
-    if override:
-        candidates = [Path(override)]
-    else:
-        starts = [Path.cwd()]
-        if "__file__" in globals():  # a script; a notebook has no __file__
-            starts.append(Path(__file__).resolve().parent)
-        starts.append(Path(minidst.__file__).resolve().parent)
-        candidates = [folder / "results" for start in starts for folder in (start, *start.parents)]
-    for candidate in candidates:
-        if candidate.is_dir() and next(candidate.rglob(rundir.CONFIG), None) is not None:
-            return candidate
-    return None
+    """``rundir.find_results``: ``$MINIDST_RESULTS``, else ``results`` in or above the current
+    directory, this file (a script; a notebook has no ``__file__``) or the minidst package."""
+    return rundir.find_results(
+        near=Path(__file__).resolve().parent if "__file__" in globals() else None
+    )
 
 
 def read_env_runs(results: Path) -> list:

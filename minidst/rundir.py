@@ -224,3 +224,25 @@ def load_policy(run_dir: str | Path, config: TrainConfig) -> tuple[list, int]:
     if (meta.get("algo"), meta.get("env")) != (config.algo, config.env) or "actor" not in state:
         raise CheckpointError(f"{path} is not this run's policy")
     return state["actor"], int(meta["step"])
+
+
+def find_results(sweep: str | None = None, near: str | Path | None = None) -> Path | None:
+    """The first folder that holds runs (a ``config.json`` somewhere below it), for the course
+    and the exercise checks: ``$MINIDST_RESULTS`` (its ``sweep`` subfolder first), else
+    ``results`` (or ``results/<sweep>``) in or above the current directory, ``near`` (a chapter's
+    own folder; a notebook has no ``__file__``) or the installed minidst package (an editable
+    install sits in the repository); None if there is none."""
+    override = os.environ.get("MINIDST_RESULTS")
+    if override:
+        candidates = ([Path(override) / sweep] if sweep else []) + [Path(override)]
+    else:
+        import minidst
+
+        starts = [Path.cwd(), *([Path(near).resolve()] if near else [])]
+        starts.append(Path(minidst.__file__).resolve().parent)
+        tail = Path("results", sweep) if sweep else Path("results")
+        candidates = [folder / tail for start in starts for folder in (start, *start.parents)]
+    for candidate in candidates:
+        if candidate.is_dir() and next(candidate.rglob(CONFIG), None) is not None:
+            return candidate
+    return None

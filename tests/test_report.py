@@ -244,3 +244,21 @@ def test_sparse_groups_are_compared_with_equal_weights_dense_and_their_defaults(
         in (tmp_path / "r" / "report.md").read_text()
     )
     assert (tmp_path / "r" / "comparisons.csv").read_text().startswith("env,algo,against")
+
+
+def test_find_results_takes_the_override_then_searches_upwards(tmp_path, monkeypatch):
+    """Chapters and exercise checks find the committed runs from any folder below the
+    repository, or where MINIDST_RESULTS points; a folder without runs does not count."""
+    fake_run(tmp_path / "repo" / "results" / "paper200k", "td3", 0, [100] * 5, weights=1000)
+    (tmp_path / "repo" / "results" / "empty").mkdir()
+    deep = tmp_path / "repo" / "chapters" / "runs"
+    deep.mkdir(parents=True)
+    monkeypatch.delenv("MINIDST_RESULTS", raising=False)
+    monkeypatch.chdir(deep)
+    assert rundir.find_results("paper200k") == tmp_path / "repo" / "results" / "paper200k"
+    assert rundir.find_results() == tmp_path / "repo" / "results"
+    assert rundir.find_results("empty") is None
+    monkeypatch.setenv("MINIDST_RESULTS", str(tmp_path / "repo" / "results" / "paper200k"))
+    assert rundir.find_results("paper200k") == tmp_path / "repo" / "results" / "paper200k"
+    monkeypatch.setenv("MINIDST_RESULTS", str(tmp_path / "repo" / "results" / "empty"))
+    assert rundir.find_results("paper200k") is None

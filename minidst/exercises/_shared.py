@@ -7,7 +7,6 @@ repository's ``results/``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -80,21 +79,8 @@ _NO_RUNS = (
 
 
 def _find_runs(sweep: str = "paper200k") -> Path | None:
-    """The folder of runs chapters 9 and 10 read, found as chapter 10 finds it:
-    ``$MINIDST_RESULTS`` (or its ``sweep`` subfolder), else ``results/<sweep>`` in or above the
-    current directory or the installed minidst package; ``None`` if there is none."""
-    import minidst
+    """The folder of runs chapters 9 and 10 read, found as chapter 10 finds it
+    (:func:`minidst.rundir.find_results`); ``None`` if there is none."""
     from minidst import rundir
 
-    override = os.environ.get("MINIDST_RESULTS")
-    if override:
-        candidates = [Path(override) / sweep, Path(override)]
-    else:
-        starts = [Path.cwd(), Path(minidst.__file__).resolve().parent]
-        candidates = [
-            folder / "results" / sweep for start in starts for folder in (start, *start.parents)
-        ]
-    for candidate in candidates:
-        if candidate.is_dir() and next(candidate.rglob(rundir.CONFIG), None) is not None:
-            return candidate
-    return None
+    return rundir.find_results(sweep)
