@@ -636,13 +636,7 @@ if "ds-td3" in normalised:
 
 
 # %%
-def verdict(pair: dict) -> str:
-    """What a pair of groups shows, at the strength its seeds allow."""
-    if not np.isfinite(pair["p_welch"]):
-        return "untestable (a group has fewer than 2 seeds)"
-    if pair["p_welch"] < 0.05:
-        return "higher (Welch p < 0.05)" if pair["difference"] > 0 else "lower (Welch p < 0.05)"
-    return "not told apart"
+verdict = report.pair_verdict  # higher / lower where Welch's p < 0.05, else not told apart
 
 
 everything = RESULTS.parent if RESULTS.name == SWEEP else RESULTS

@@ -49,7 +49,7 @@ from minidst.demo import teacher_regression
 from minidst.dormant import TAU, unit_scores
 from minidst.factory import network_densities
 from minidst.plot import finish_figure, group_colours
-from minidst.report import comparisons, read_runs
+from minidst.report import comparisons, pair_verdict, read_runs
 
 QUICK = os.environ.get("MINIDST_QUICK") == "1"
 OUT = Path(os.environ.get("MINIDST_OUT", "runs/chapters"))
@@ -546,13 +546,7 @@ def read_env_runs(results: Path) -> list:
     return runs
 
 
-def verdict(pair: dict) -> str:
-    """What a pair of groups shows, at the strength its seeds allow (chapter 10's rule)."""
-    if not np.isfinite(pair["p_welch"]):
-        return "untestable (a group has fewer than 2 seeds)"
-    if pair["p_welch"] < 0.05:
-        return "higher (Welch p < 0.05)" if pair["difference"] > 0 else "lower (Welch p < 0.05)"
-    return "not told apart"
+verdict = pair_verdict  # higher / lower where Welch's p < 0.05, else not told apart
 
 
 RESULTS = find_results()

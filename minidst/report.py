@@ -270,6 +270,17 @@ def _compare(env: str, label: str, group: list[Run], other: str, against: list[R
     }  # fmt: skip
 
 
+def pair_verdict(pair: dict) -> str:
+    """What a row of :func:`comparisons` shows, at the strength its seeds allow: higher or lower
+    where Welch's p < 0.05 (its interval then excludes 0), else not told apart (which is not
+    "equal")."""
+    if not math.isfinite(pair["p_welch"]):
+        return "untestable (a group has fewer than 2 seeds)"
+    if pair["p_welch"] < 0.05:
+        return "higher (Welch p < 0.05)" if pair["difference"] > 0 else "lower (Welch p < 0.05)"
+    return "not told apart"
+
+
 def comparisons_table(pairs: list[dict]) -> str:
     header = (
         "| env | algo | against | control | seeds | final return, mean: algo / against | "

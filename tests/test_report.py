@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from minidst import random_policy, rundir, stats
+from minidst import random_policy, report, rundir, stats
 from minidst.cli import main
 from minidst.config import TrainConfig
 from minidst.report import across_environments, comparisons, read_runs, summarise
@@ -262,3 +262,11 @@ def test_find_results_takes_the_override_then_searches_upwards(tmp_path, monkeyp
     assert rundir.find_results("paper200k") == tmp_path / "repo" / "results" / "paper200k"
     monkeypatch.setenv("MINIDST_RESULTS", str(tmp_path / "repo" / "results" / "empty"))
     assert rundir.find_results("paper200k") is None
+
+
+def test_a_pair_is_called_higher_or_lower_only_where_welch_rejects_equal_means():
+    pair = {"p_welch": 0.01, "difference": -5.0}
+    assert report.pair_verdict(pair) == "lower (Welch p < 0.05)"
+    assert report.pair_verdict({**pair, "difference": 5.0}) == "higher (Welch p < 0.05)"
+    assert report.pair_verdict({**pair, "p_welch": 0.2}) == "not told apart"
+    assert report.pair_verdict({**pair, "p_welch": float("nan")}).startswith("untestable")
