@@ -46,6 +46,17 @@ Speed notes (measured on a 2-core AVX-512 machine; see ``benchmarks/kernels.py``
   same code stays scalar (4 GFLOP/s); with it, 16 lanes of one stored entry at a time are two
   vector accumulators, latency-bound (13-28): keep 8 or more in flight. On this VM the median
   of timed blocks sat ~25% below the best block, and the best moved under 10% between runs.
+* Measured on a 2-core AVX-512 Zen 4 (family/model 25/17; one thread, float32, lower quartile
+  of 15 blocks, the other core idle): dense BLAS 89-103 GFLOP/s; this ``spmm`` 21-31 at batch
+  100 and 31-46 at batch 256 (the batch-100 rows end in a 4-element scalar tail and start
+  16 bytes off a cache line). Tried there and slower or no better, so not used: column-blocked
+  CSR (a per-row pointer per block of 64-256 columns, batch chunks of 32-128) under the plain
+  loop vectoriser, 4-10 GFLOP/s; the output-stationary SLP forward above at 32 or 64 lanes,
+  49-51 at 256 x 256 but 21-26 at batch 100 (the tail again); the same over ``X`` packed into
+  zero-padded chunk-major blocks (16 or 32 lanes, 2 or 4 interleaved accumulators, no tail),
+  up to 41 at some shapes and 9-20 at density 0.05-0.1, where a row has too few entries to pay
+  its per-row cost; and ``sddmm`` fused with the input gradient (one pass sharing ``dZ``, no
+  transposed index), 18-36 against 20-41 for the two separate passes.
 * Each kernel has a ``*_parallel`` variant (rows split over Numba threads). Every output element
   is computed by exactly one thread with the same per-row code, so results are bitwise identical
   to the serial kernel. It only pays off for wide layers; serial is the default.
