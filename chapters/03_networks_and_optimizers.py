@@ -63,7 +63,7 @@ rng = np.random.default_rng(0)
 # |---|---|---|---|
 # | `relu` | `max(z, 0)` | `1` if `z > 0`, else `0` | hidden layers (the default) |
 # | `tanh` | `tanh(z)` | `1 - tanh(z)^2 = 1 - y^2` | the TD3 actor's output; gradient checks |
-# | `identity` | `z` | `1` | a critic's output (a Q-value may be any number) |
+# | `identity` | `z` | `1` | a critic's output (its value estimate, chapter 6, may be any number) |
 #
 # `tanh`'s derivative is written with the output `y`: recomputing `tanh(z)` would cost a second
 # exponential per entry. ReLU is not differentiable at exactly 0; like PyTorch, minidst takes the
