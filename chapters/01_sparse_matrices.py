@@ -18,10 +18,10 @@
 # sparse network: the maths is the same, but the memory and the arithmetic are those of the dense
 # network, so the 50% saving exists only on paper. minidst stores only the connections that exist
 # and does work proportional to their number. (Less work is not yet less time: at the paper's 50%
-# sparsity, sparse compute on a CPU is slower than dense; the section on FLOPs below says by how
-# much, and from what sparsity it pays.) This first chapter is about the data structure that
-# makes that possible, the CSR matrix, and about counting what it saves: bytes, parameters and
-# FLOPs.
+# sparsity, sparse compute was slower than dense on every CPU this course was measured on; the
+# section on FLOPs below gives the figures, and from what sparsity it pays.) This first chapter is
+# about the data structure that makes that possible, the CSR matrix, and about counting what it
+# saves: bytes, parameters and FLOPs.
 
 # %%
 import os
@@ -287,15 +287,22 @@ print(f"sparse layer if it were dense: {dense_forward_flops([sparse_layer], batc
 # *time* depends on how well the sparse kernels run compared with dense matrix libraries, which
 # are extremely well tuned; that is the subject of chapter 4.
 #
-# Expect this from the start: at the paper's density of about 0.5, sparse compute is *slower*
-# than dense on most CPUs. A dense BLAS product runs at a higher FLOP rate than a sparse kernel:
-# it reuses each value it loads many times, while a sparse kernel follows `indices` to scattered
-# rows. So sparse wins only once its FLOP saving, `1 / density`, outgrows that gap in rate.
-# Measured on this project's machines, minidst's sparse kernels ran at roughly a fifth to a third
-# of the dense BLAS FLOP rate, which puts the break-even density near 0.2 on an AVX-512 AMD EPYC
-# (there, a layer at density 0.5 took about twice as long as dense) and near 0.3-0.4 on an AVX2
-# Zen 3 core. These are two CPUs, not a law; on either, speed pays from about 80-90% sparsity.
-# Chapter 4 measures the break-even on your own machine.
+# Expect this from the start: at the paper's density of about 0.5, sparse compute is likely to be
+# *slower* than dense on your CPU. A dense BLAS product runs at a higher FLOP rate than a sparse
+# kernel: it reuses each value it loads many times, while a sparse kernel follows `indices` to
+# scattered rows. So sparse wins only once its FLOP saving, `1 / density`, outgrows that gap in
+# rate: the break-even density is the sparse rate divided by the dense rate. How large the gap is
+# depends on the CPU and its BLAS library. Measured with one thread in float32:
+#
+# * on the AVX-512 AMD EPYC of the README's Speed tables (OpenBLAS's SkylakeX kernel): dense BLAS
+#   194-230 GFLOP/s, minidst's sparse kernels 35-57, break-even density about 0.2;
+# * on a 2-core AMD EPYC Zen 4 (AVX-512): dense 89-103, `kernels.spmm` 21-31 at batch 100 and
+#   31-46 at batch 256, break-even near 0.3-0.4;
+# * on an AVX2 Zen 3 core: dense 66-92, `kernels.spmm` 17-25, break-even near 0.3-0.4.
+#
+# These are three CPUs, not a law. On all three, density 0.5 is above the break-even (sparse
+# slower than dense) and density 0.1 below it. Chapter 4 measures the break-even on your own
+# machine and prints it beside these figures.
 
 # %% [markdown]
 # ## How sparse should each layer be? The Erdős–Rényi rule

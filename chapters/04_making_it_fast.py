@@ -23,10 +23,11 @@
 # first), which is why this cell comes before the imports.
 #
 # Fair also means dense at its best. Some machines set `OPENBLAS_CORETYPE` (and
-# `OPENBLAS_L2_SIZE`), which pins OpenBLAS to an older kernel, e.g. AVX2 on an AVX-512 CPU: dense
-# products then run about half as fast, and every sparse/dense ratio below would flatter the sparse
-# side. Start the chapter without them (`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python
-# chapters/04_making_it_fast.py`); the cell warns if they are set.
+# `OPENBLAS_L2_SIZE`), which pins OpenBLAS to an older kernel, e.g. AVX2 on an AVX-512 CPU (on
+# the AVX-512 AMD EPYC of the README's Speed tables, dense products then ran about half as fast),
+# and every sparse/dense ratio below would flatter the sparse side. Start the chapter without
+# them (`env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python chapters/04_making_it_fast.py`); the
+# cell warns if they are set.
 
 # %%
 import os
@@ -42,6 +43,7 @@ if os.environ.get("OPENBLAS_CORETYPE"):
 
 # %%
 import inspect
+import itertools
 import math
 import time
 from pathlib import Path
@@ -51,12 +53,16 @@ import numpy as np
 from numba import njit
 
 from minidst import SparseLinear, kernels
+from minidst.machine import cpu_model_id, cpu_name, vector_isa
 from minidst.plot import finish_figure
 
 QUICK = os.environ.get("MINIDST_QUICK") == "1"
 OUT = Path(os.environ.get("MINIDST_OUT", "runs/chapters"))
 OUT.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
+HERE = f"{cpu_name()}, {vector_isa()}"  # the CPU that every "measured here" line names
+if cpu_model_id():
+    HERE += f", family/model {cpu_model_id()}"
 
 # %% [markdown]
 # ## Compile time comes first
@@ -66,16 +72,21 @@ rng = np.random.default_rng(0)
 # declared with `cache=True`, so the machine code is also written to disk next to the source and
 # later runs load it instead of compiling again. `kernels.warmup()` calls every kernel once for
 # both float types, so that compile (or load) time is paid here and not inside our first
-# measurement. On a fresh checkout it compiles everything: half a minute to a minute of CPU time,
-# depending on the CPU (34 CPU-seconds measured on an AVX-512 Zen 4 core, 60 on an AVX2 Zen 3
-# core; the cell prints what it took on yours). Once cached, it loads in a second or two.
+# measurement. On a fresh checkout it compiles everything. How long that takes depends on the CPU:
+# 34 CPU-seconds on a 2-core AMD EPYC Zen 4 (AVX-512), 60 on an AVX2 Zen 3 core. Once cached, it
+# loaded in 1.1 CPU-seconds on that Zen 4 and 1.7 on the Zen 3. The cell prints what it took on
+# yours, and which CPU that is.
 
 # %%
 start, start_cpu = time.perf_counter(), time.process_time()
 kernels.warmup()
 print(
-    f"kernels.warmup(): {time.perf_counter() - start:.2f} s, "
-    f"{time.process_time() - start_cpu:.2f} CPU-seconds"
+    f"measured here ({HERE}):\n  kernels.warmup() {time.perf_counter() - start:.2f} s, "
+    f"{time.process_time() - start_cpu:.2f} CPU-seconds (a compile, or a load from the cache)"
+)
+print(
+    "reference: a cold compile took 34 CPU-seconds on a 2-core AMD EPYC Zen 4 (AVX-512)\n"
+    "  and 60 on an AVX2 Zen 3 core; a load from the cache 1.1 and 1.7"
 )
 
 # %% [markdown]
@@ -216,9 +227,21 @@ first_look = {
     "dense BLAS W @ X": (lambda: W_dense @ X, flops_dense),
 }
 print(f"{n} x {n} layer, density {W.nnz / n**2:.3f}, batch {batch}, float32, one thread")
+first_rate = {}
 for name, (fn, flops) in first_look.items():
     seconds = best_time(fn)
-    print(f"  {name:24s} {seconds * 1e3:8.3f} ms  {flops / seconds / 1e9:6.1f} GFLOP/s")
+    first_rate[name] = flops / seconds / 1e9
+    print(f"  {name:24s} {seconds * 1e3:8.3f} ms  {first_rate[name]:6.1f} GFLOP/s")
+print(
+    f"measured here ({HERE}), {n} x {n}, batch {batch}:\n"
+    f"  kernels.spmm {first_rate['kernels.spmm']:.1f} GFLOP/s against "
+    f"{first_rate['spmm_simple']:.1f} for spmm_simple, a factor of "
+    f"{first_rate['kernels.spmm'] / first_rate['spmm_simple']:.2f}"
+)
+print(
+    "reference (256 x 256, batch 256, the full-mode sizes): about 49 against 27 GFLOP/s\n"
+    "  on the AVX-512 AMD EPYC of the README's Speed tables"
+)
 
 # %% [markdown]
 # Compiling the loops is worth a large factor over the NumPy reference. The Python loop over rows
@@ -235,8 +258,10 @@ for name, (fn, flops) in first_look.items():
 # `spmm_simple` reads and writes the whole output row `out[r]` once for *every* stored weight: each
 # multiply-add comes with a load and a store of `z[j]`. Handling 8 stored weights per pass loads
 # and stores the row once per 8 multiply-adds, and the 8 independent input rows keep the CPU's
-# vector units busy. The table above shows what that is worth on your machine (on this project's
-# machine: about 27 GFLOP/s for `spmm_simple` against 49 for `kernels.spmm`).
+# vector units busy. What that is worth depends on the CPU and on the sizes: the line under the
+# table prints the factor between the two rates on yours, beside the one measured at full-mode
+# sizes on the AVX-512 AMD EPYC of the README's Speed tables (about 49 GFLOP/s against 27). At
+# quick mode's small sizes the two can come out close, either way round.
 #
 # The second ingredient is a compiler flag. Both minidst kernels are compiled with
 # `fastmath={"reassoc", "contract"}`:
@@ -247,7 +272,8 @@ for name, (fn, flops) in first_look.items():
 #   product `s += dz[j] * x[j]` summed strictly left to right is a chain: each addition waits for
 #   the previous one, so it cannot use the vector lanes. Allowed to reassociate, the compiler
 #   keeps, say, 16 partial sums in a vector register and adds them up at the end.
-#   `sddmm_simple` above was compiled without the flag; the next measurement shows the price.
+#   `sddmm_simple` above was compiled without the flag; the next measurement shows its price on
+#   your CPU.
 #
 # Reassociation changes the *rounding* of a sum, not its value in exact arithmetic. The order is
 # fixed when the kernel is compiled, so results are still identical from run to run: they differ
@@ -311,6 +337,7 @@ def time_kernels(Wd):
 densities = [0.05, 0.5] if QUICK else [0.02, 0.05, 0.1, 0.156, 0.25, 0.5, 0.75, 1.0]
 t_dense = best_time(lambda: W_dense @ X)
 results = {"kernels.spmm": [], "kernels.sddmm": [], "sddmm_simple (strict order)": []}
+measured_densities = []  # nnz / n**2 of each drawn topology
 print(
     f"{n} x {n}, batch {batch}: dense BLAS W @ X takes {t_dense * 1e3:.3f} ms "
     f"({flops_dense / t_dense / 1e9:.1f} GFLOP/s)\n"
@@ -325,11 +352,65 @@ for density in densities:
     flops = 2 * Wd.nnz * batch
     for key, seconds in zip(results, times):
         results[key].append(seconds)
+    measured_densities.append(Wd.nnz / n**2)
     print(
         f"{density:8.3f} {Wd.nnz:7d} | {times[0] * 1e3:8.3f} {flops / times[0] / 1e9:6.1f} | "
         f"{times[1] * 1e3:9.3f} {flops / times[1] / 1e9:6.1f} | "
         f"{times[2] * 1e3:9.3f} {flops / times[2] / 1e9:6.1f} | {times[0] / t_dense:10.2f}"
     )
+
+# %% [markdown]
+# The cell below condenses the table into one line for your CPU and prints the same figures for
+# three reference CPUs. The break-even density is read off the last column: where the measured
+# `spmm/dense` time ratio crosses 1, interpolated linearly between the two densities around it
+# (sparse time grows linearly with the density, dense time is constant).
+
+
+# %%
+def crossing_density(densities, ratios):
+    """The density where the sparse/dense time ratio crosses 1, interpolated linearly between
+    the measured densities; None if it stays on one side of 1 at every density measured."""
+    for (d0, r0), (d1, r1) in itertools.pairwise(zip(densities, ratios)):
+        if r0 == 1:
+            return d0
+        if (r0 - 1) * (r1 - 1) < 0:
+            return d0 + (1 - r0) * (d1 - d0) / (r1 - r0)
+    return densities[-1] if ratios[-1] == 1 else None
+
+
+rate_dense = flops_dense / t_dense / 1e9
+rates = {
+    key: 2 * np.array(measured_densities) * n * n * batch / np.array(seconds) / 1e9
+    for key, seconds in results.items()
+}
+sparse_rates = np.concatenate([rates["kernels.spmm"], rates["kernels.sddmm"]])
+rate_ratio = rate_dense / rates["kernels.spmm"]
+time_ratio = np.array(results["kernels.spmm"]) / t_dense
+crossing = crossing_density(measured_densities, time_ratio)
+if crossing is not None:
+    verdict = f"sparse faster than dense below density {crossing:.2f}"
+elif time_ratio[0] < 1:
+    verdict = "not crossed in the densities measured (sparse faster at every one)"
+else:
+    verdict = "not crossed in the densities measured (sparse slower at every one)"
+strict_factor = rates["kernels.sddmm"] / rates["sddmm_simple (strict order)"]
+print(
+    f"measured here ({HERE}), {n} x {n}, batch {batch}:\n"
+    f"  dense {rate_dense:.0f} GFLOP/s, sparse kernels {sparse_rates.min():.0f}-"
+    f"{sparse_rates.max():.0f} GFLOP/s, rate ratio (dense / kernels.spmm) "
+    f"{rate_ratio.min():.1f}-{rate_ratio.max():.1f}\n  {verdict}\n"
+    f"  kernels.sddmm at {strict_factor.min():.1f}-{strict_factor.max():.1f} times the strict "
+    "order's rate"
+)
+print(
+    "reference, one thread, float32:\n"
+    "  AVX-512 AMD EPYC of the README's Speed tables (OpenBLAS SkylakeX kernel): dense 194-230 "
+    "GFLOP/s,\n    sparse kernels 35-57, sparse faster below density about 0.2; kernels.sddmm "
+    "about 50 GFLOP/s\n    against 5.5 for the strict order (256 x 256, batch 256)\n"
+    "  2-core AMD EPYC Zen 4 (AVX-512, family/model 25/17): dense 89-103, kernels.spmm 21-31 "
+    "at batch 100\n    and 31-46 at batch 256, sparse faster below density about 0.3-0.4\n"
+    "  AVX2 Zen 3 core: dense 66-92, kernels.spmm 17-25, sparse faster below density about 0.3-0.4"
+)
 
 # %%
 fig, (ax_time, ax_rate) = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -357,22 +438,25 @@ print("saved", path)
 # %% [markdown]
 # How to read the two panels:
 #
-# * **Throughput.** The sparse kernels run at a roughly constant rate, whatever the density:
-#   their work is proportional to `nnz`, so their time is too. Dense BLAS runs at a higher rate,
-#   about four times that of the sparse kernels, because it can reuse every value it loads many
-#   times from registers and cache, while a sparse kernel must follow `indices` to scattered rows
-#   and load a row of `X` for every multiply-add. On this project's machine (AVX-512, OpenBLAS on
-#   its best kernel, batch 256): dense about 230 GFLOP/s, the sparse kernels 45-56 (32 at density
-#   0.02, where each row holds too few weights to fill the 8-wide passes).
-# * **Time.** Sparse time falls in proportion to the density; dense time does not move. The
-#   crossing point is where the density equals the ratio of the two rates: around density 0.2
-#   here. At the paper's hidden-layer density of 0.5, sparse compute takes about twice as long
-#   as dense; at density 0.1 about half. The FLOP count promises sparse time = density x dense
-#   time; the measured sparse time is that promise times the ratio of the two rates, the same
-#   factor (about four here) at every density. So the gap to the FLOP count does not close at
-#   high sparsity: sparse wins once the FLOP saving, `1 / density`, exceeds that factor.
-# * **The strict-order SDDMM** is the cost of forbidding reassociation: about ten times slower
-#   than `kernels.sddmm` for the same arithmetic (5.5 against 50 GFLOP/s here).
+# * **Throughput.** The sparse kernels' work is proportional to `nnz`, so their time is too, and
+#   their rate stays roughly level across the densities (it can sag at the sparsest, where each
+#   row holds too few weights to fill the 8-wide passes). Dense BLAS runs at a higher rate,
+#   because it can reuse every value it loads many times from registers and cache, while a sparse
+#   kernel must follow `indices` to scattered rows and load a row of `X` for every multiply-add.
+#   How much higher is the ratio of the two rates, which the "measured here" line prints for your
+#   CPU. It is a property of the CPU and its BLAS, not of sparsity; the reference lines under it
+#   give the rates measured on three CPUs.
+# * **Time.** Sparse time falls in proportion to the density; dense time does not move. The FLOP
+#   count promises sparse time = density x dense time; the measured sparse time is that promise
+#   times the ratio of the two rates, about the same factor at every density. So the gap to the
+#   FLOP count does not close at high sparsity: sparse wins once the FLOP saving, `1 / density`,
+#   exceeds that factor, that is below the density where the last column crosses 1. The
+#   "measured here" line prints that density for your CPU: about 0.2 on the AVX-512 EPYC of the
+#   README's Speed tables, 0.3-0.4 on the 2-core Zen 4 and on the AVX2 Zen 3. On all three the
+#   paper's hidden-layer density of 0.5 is above it (sparse slower than dense) and 0.1 below it.
+# * **The strict-order SDDMM** is the cost of forbidding reassociation: the same arithmetic at a
+#   fraction of `kernels.sddmm`'s rate. The "measured here" line prints the factor on your CPU;
+#   on the AVX-512 EPYC of the README's Speed tables it was about ten (5.5 against 50 GFLOP/s).
 
 # %% [markdown]
 # ## Threads: the parallel variants are bitwise identical
@@ -397,17 +481,24 @@ assert np.array_equal(out_serial, out_parallel) and np.array_equal(grad_serial, 
 t_serial = best_time(lambda: kernels.spmm(indptr, indices, data, X, out))
 t_parallel = best_time(lambda: kernels.spmm_parallel(indptr, indices, data, X, out))
 print(f"spmm at density 0.1: serial {t_serial * 1e3:.3f} ms, parallel {t_parallel * 1e3:.3f} ms")
+print(
+    f"measured here ({HERE}, {os.cpu_count()} cores), {n} wide:\n"
+    f"  parallel / serial time {t_parallel / t_serial:.2f}\n"
+    "reference (2-core AVX-512 AMD EPYC of the README's Speed tables, 256 wide): about 0.5\n"
+    "  with both cores idle, 4 to 60 while another program ran"
+)
 
 # %% [markdown]
 # Whether threads help depends on the machine, on what else it is doing, and on the layer width.
 # A 256-wide product takes well under a millisecond, so the fixed cost of waking threads and
 # handing them rows is a large share of it. Worse, a parallel kernel is only as fast as its slowest
 # thread: if another program is busy on one of the cores, a thread may wait for a whole scheduler
-# time slice, milliseconds, before it runs at all. On this project's 2-core machine the parallel
-# forward kernel at 256 wide was about 2x faster than the serial one when both cores were idle, and
-# anywhere from 4x to 60x *slower* while another program was running; multithreaded BLAS behaved
-# the same way. That is why serial is minidst's default and threads are an opt-in
-# (`SparseLinear(..., parallel=True)`) for wide layers on machines with idle cores.
+# time slice, milliseconds, before it runs at all. On the 2-core AVX-512 AMD EPYC of the README's
+# Speed tables the parallel forward kernel at 256 wide was about 2x faster than the serial one when
+# both cores were idle, and anywhere from 4x to 60x *slower* while another program was running;
+# multithreaded BLAS behaved the same way. The line above prints the ratio on yours. That is why
+# serial is minidst's default and threads are an opt-in (`SparseLinear(..., parallel=True)`) for
+# wide layers on machines with idle cores.
 
 # %% [markdown]
 # ## A whole network in one call
@@ -416,7 +507,8 @@ print(f"spmm at density 0.1: serial {t_serial * 1e3:.3f} ms, parallel {t_paralle
 # `MLP.forward` makes one Python call per layer, and each checks its input, allocates its output,
 # runs a kernel, adds the bias and applies the activation: a few microseconds of Python per layer,
 # about 30 layer passes per TD3 iteration. At 90% sparsity a 256-wide layer's product takes only
-# tens of microseconds, so that overhead is a visible share of the step.
+# tens of microseconds (the sweep above timed it on your CPU), so that overhead can be a visible
+# share of the step.
 #
 # `minidst.compiled.CompiledMLP` is the same network run by one call of `kernels.mlp_forward`
 # (and `kernels.mlp_backward`): a loop over the layers *inside* compiled code, over the layers'
@@ -452,10 +544,11 @@ print(
 )
 
 # %% [markdown]
-# The difference is the Python around the kernels, and it is modest: the arithmetic itself is the
-# same. The agents get the same treatment in `minidst/compiled.py`: `CompiledTD3` and
-# `CompiledSAC` subclass the readable agents and replace only `update`, mirroring it line for
-# line with compiled network passes (rewiring iterations still run the readable code). A test
+# Whatever the difference on your CPU, it is the Python around the kernels: the arithmetic itself
+# is the same, so the gap is a few microseconds per layer pass, whatever the kernels' speed. The
+# agents get the same treatment in `minidst/compiled.py`: `CompiledTD3` and `CompiledSAC`
+# subclass the readable agents and replace only `update`, mirroring it line for line with
+# compiled network passes (rewiring iterations still run the readable code). A test
 # (`tests/test_compiled.py`) runs both side by side through several rewirings and checks every
 # metric and parameter. `minidst train --update-engine reference` trains with the readable path,
 # `--update-engine compiled` (the default) with the twin; the numbers agree to float rounding.
@@ -471,13 +564,16 @@ print(
 #   the innermost loop vectorises.
 # * Handling 8 stored weights per pass over the output row cuts loads and stores of the output
 #   eightfold. `fastmath={"reassoc", "contract"}` allows fused multiply-adds and vectorised dot
-#   products; without `reassoc` the weight gradient runs about ten times slower.
+#   products; without `reassoc` the weight gradient runs far slower (about ten times on the
+#   AVX-512 EPYC of the README's Speed tables; the sweep prints the factor on yours).
 # * Never `fastmath=True`: its `nnan`/`ninf` flags delete NaN checks.
-# * Sparse kernels run at a roughly constant rate, about a quarter of dense BLAS's on its best
-#   kernel; their time falls with the density. At density 0.5 sparse takes about twice dense's
-#   time, the two cross near density 0.2, and at density 0.1 sparse takes about half.
-# * The parallel variants are bitwise identical to the serial ones and only pay off for wide layers.
-#   Timings differ from machine to machine: measure on yours.
+# * Sparse kernels run at a roughly level rate, below dense BLAS's on every reference CPU; their
+#   time falls with the density. Sparse time = density x dense time x the ratio of the two
+#   rates, so sparse is faster below the density `1 / ratio`. The "measured here" line prints
+#   both for your CPU: about 0.2 on the AVX-512 EPYC of the README's Speed tables, 0.3-0.4 on a
+#   2-core Zen 4 and on an AVX2 Zen 3.
+# * The parallel variants are bitwise identical to the serial ones; they can pay off only for wide
+#   layers on idle cores. Timings differ from machine to machine: measure on yours.
 
 # %% [markdown]
 # ## Exercises

@@ -53,6 +53,7 @@ from minidst import (
 )
 from minidst.demo import STUDENTS, build_students, teacher_regression, train_student
 from minidst.flops import layer_table
+from minidst.machine import cpu_model_id, cpu_name, vector_isa
 from minidst.plot import finish_figure
 from minidst.sparsity import linear_from_csr
 
@@ -356,27 +357,51 @@ finish_figure(fig, path)
 print("saved", path)
 final_test = {name: history["test"][-1] for name, history in results.items()}
 print("final test loss:", {name: round(loss, 4) for name, loss in final_test.items()})
-if not QUICK:  # quick mode's few steps are too short to separate the students
-    assert final_test["dense"] < final_test["dynamic sparse"] < final_test["static sparse"]
+order = " < ".join(sorted(final_test, key=final_test.get))
+note = " (quick mode: too few steps to read much into it)" if QUICK else ""
+print(f"final test loss, lowest first: {order}{note}")
 
 # %% [markdown]
-# What to look for in the figure (your exact numbers depend on the seed; in full mode the order
-# of the final test losses below is asserted, and chapter 12 repeats the comparison over seeds):
+# What to look for in the figure (your exact numbers depend on the seed, and through float
+# rounding on the CPU; the line above prints the order of the final test losses, and chapter 12
+# repeats the comparison over seeds):
 #
-# * **Dense** learns fastest and reaches the lowest loss: it has over five times as many weights.
+# * **Dense** should learn fastest and reach the lowest loss: it has over five times as many
+#   weights.
 # * **Static sparse** has the same random wiring from start to finish. Each unit of the second
 #   layer sees only about 40 of the 256 units below it, chosen blindly, and training can only
 #   adjust the weights of those connections.
-# * **Dynamic sparse** starts exactly where static sparse starts, with the same budget, and ends
-#   below it: rewiring lets each unit trade useless inputs for new ones. Its test curve has small
-#   spikes where an evaluation falls right after a topology update: pruning removed weights that
-#   still contributed a little. Training recovers quickly, because only the smallest 10% were
-#   removed and the new connections start at zero.
+# * **Dynamic sparse** starts exactly where static sparse starts, with the same budget, and
+#   should end below it: rewiring lets each unit trade useless inputs for new ones. Its test
+#   curve has small spikes where an evaluation falls right after a topology update: pruning
+#   removed weights that still contributed a little. Training recovers quickly, because only the
+#   smallest 10% were removed and the new connections start at zero.
 #
 # The dense network is the upper bound here, not the opponent. The claim of the DS-TD3 paper is
 # that in deep RL a dynamic sparse network with half the parameters does *as well* as a dense one,
 # sometimes better. On this supervised task we see the mechanism: for a fixed number of connections,
 # choosing them during training beats choosing them once at random.
+#
+# A dense network of the same *width* is not the only dense baseline, though. The one that tests
+# sparsity itself stores as many weights as the sparse network. For the HalfCheetah TD3 sizes,
+# 17 -> 256 -> 256 -> 6, that is dense hidden width about 177, storing ~106k weights like DS-TD3 at
+# the paper's densities. "Sparse against dense 256" does not tell whether sparse beats simply
+# *smaller*; chapter 10 and the README's Results compare DS-TD3 with `td3 hidden=177`. For this
+# chapter's students, the equal-weights dense width is:
+
+# %%
+sparse_weights = sum(layer.nnz for layer in static_net.layers)
+# A dense n_in -> h -> h -> n_out network stores h * h + (n_in + n_out) * h weights.
+equal_width = round((np.sqrt((n_in + n_out) ** 2 + 4 * sparse_weights) - n_in - n_out) / 2)
+print(
+    f"sparse students: {sparse_weights:,} weights; a dense {n_in} -> h -> h -> {n_out} stores "
+    f"{equal_width**2 + (n_in + n_out) * equal_width:,} at h = {equal_width}"
+)
+
+# %% [markdown]
+# Training that network on the same schedule (`MLP.build([n_in, h, h, n_out], [None] * 3, rng)`
+# and `train_student`) tells, for this task, whether the sparse students beat a dense one of
+# their own size.
 
 # %% [markdown]
 # ## How far did the topology move?
@@ -391,23 +416,26 @@ for i, (s, d) in enumerate(zip(static_net.sparse_layers, dynamic_net.sparse_laye
     kept = np.isin(final, initial).mean()
     print(f"layer {i + 1}: {kept:.1%} of the final connections were there at the start")
     u = results["dynamic sparse"]["updates"]
-    assert kept > (1 - zeta) ** u  # more survive than independent draws would leave
+    print(f"  more than independent draws would leave: {kept > (1 - zeta) ** u}")
 print(f"after {u} updates of {zeta:.0%}, independent draws would leave {(1 - zeta) ** u:.1%}")
 
 # %% [markdown]
 # If each update replaced a fresh, independent 10% of the connections, after `u` updates about
-# `0.9 ** u` of the originals would remain. Far more survive (asserted): the connections that
-# matter grow large and are never the smallest, and the churn concentrates on a minority of weak
-# positions that keep being tried and dropped.
+# `0.9 ** u` of the originals would remain. Typically far more survive (the lines above say
+# whether they did in your run): the connections that matter grow large and are never the
+# smallest, and the churn concentrates on a minority of weak positions that keep being tried and
+# dropped.
 #
 # Finally, wall-clock time. Here the sparse students' layers are at densities 0.32 and 0.16.
 # Whether that makes their training steps cheaper than the dense ones depends on the CPU: a
 # sparse layer is faster than a dense one only below the break-even density, where chapter 4's
-# `spmm/dense` time ratio crosses 1, measured there on your machine. On the AVX-512 machine this
-# course was first run on it is near 0.2, so the layer at 0.32 is above it (slower than dense)
-# and only the one at 0.16 below it; on an AVX2 Zen 3 core it is nearer 0.3-0.4. The times
-# printed below are your machine's. The topology updates (a sort of a few thousand integers each)
-# cost little next to the training either way.
+# `spmm/dense` time ratio crosses 1; chapter 4's "measured here" line prints it for your CPU. On
+# the AVX-512 AMD EPYC of the README's Speed tables it was about 0.2, so there the layer at 0.32
+# is above it (slower than dense) and only the one at 0.16 below it. On a 2-core AMD EPYC Zen 4
+# (AVX-512) and on an AVX2 Zen 3 core it was near 0.3-0.4: the layer at 0.32 sits about at it.
+# The lines below print your per-step times and their ratios. The dynamic student's time differs
+# from the static one's by the cost of its topology updates (a sort of a few thousand integers
+# each, and the Adam remap) and by timing noise.
 
 # %%
 for name, h in results.items():
@@ -415,6 +443,15 @@ for name, h in results.items():
         f"{name:15s} {h['seconds']:5.1f} s for {steps} steps "
         f"({h['seconds'] / steps * 1e3:.2f} ms per step, including evaluation)"
     )
+seconds = {name: h["seconds"] for name, h in results.items()}
+here = f"{cpu_name()}, {vector_isa()}"
+if cpu_model_id():
+    here += f", family/model {cpu_model_id()}"
+print(
+    f"measured here ({here}): static sparse / dense time "
+    f"{seconds['static sparse'] / seconds['dense']:.2f}, dynamic / static "
+    f"{seconds['dynamic sparse'] / seconds['static sparse']:.2f}"
+)
 
 # %% [markdown]
 # ## Summary
@@ -428,8 +465,11 @@ for name, h in results.items():
 #   keep theirs, newcomers start at zero), so optimizer memory stays proportional to the
 #   connection count.
 # * With one random generator and a shared minibatch schedule, a static and a dynamic student that
-#   start from the same copy differ only by rewiring. On a teacher-regression task, rewiring gave a
-#   clearly lower loss than the static topology at the same parameter and FLOP budget.
+#   start from the same copy differ only by rewiring. On a teacher-regression task, rewiring is
+#   expected to give a lower loss than the static topology at the same parameter and FLOP budget;
+#   the chapter prints the order of the final losses, and chapter 12 repeats it over seeds.
+# * Beating dense at the same width does not show that sparsity helps: the dense baseline with as
+#   many weights (hidden 177 for DS-TD3 on HalfCheetah, `td3 hidden=177`) tells.
 # * The count of stored connections, and so the parameters and FLOPs, never changes during training.
 
 # %% [markdown]
