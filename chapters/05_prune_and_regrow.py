@@ -497,6 +497,19 @@ print(
 #    is a good start), and measure its effect on the loss. (The paper's code runs a dense
 #    Adam on masked weights, whose moments at a regrown position follow the dense gradient there:
 #    yet another choice. Which one does the loss prefer?)
+# 6. Measure the paper code's regrowth against minidst's (about a minute in full mode). That code
+#    keeps each layer as a dense weight `W` with a 0/1 mask `M`. Every step it computes the dense
+#    gradient `dZ @ X.T` at *all* positions, takes a dense Adam step on all of `W` (so the moments
+#    of masked positions follow the gradient there too), and then sets `W = W * M`. On a rewiring
+#    step the new mask is applied after that Adam step, so a regrown connection starts not at 0
+#    but at the value the dense step just gave it, with moments that have tracked its gradient
+#    all along; minidst starts it at 0 with zero moments. Write that masked-dense student for this
+#    chapter's sizes (NumPy only: `W`, `M`, the dense gradient, a dense Adam, prune per sign and
+#    regrow at random on `M` every `rewire_every` steps) and train it on the same `schedule`
+#    beside the dynamic student. Compare: the final test losses; the size of a newcomer's first
+#    weight against the layer's median `|w|`; and the share of newcomers pruned at the next
+#    topology update under each rule. Then say what the dense gradient costs per step in FLOPs
+#    (chapter 1) against the sparse step: that cost is why minidst does not offer this rule.
 
 # %% [markdown]
 # Check your answers with `minidst.exercises`. Each check prints one line, "Correct" with the

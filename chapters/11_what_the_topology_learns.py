@@ -406,7 +406,11 @@ for key in sparse_layers:
 # more than twice the average in every layer, most often in the first layers of the critics; the
 # lines below say how it went in your run. The reason to expect it: newcomers start at exactly
 # zero and have only the iterations until the next update to grow; the per-sign rule prunes the
-# smallest magnitudes of each sign, and an exact zero counts as positive and goes first. On the
+# smallest magnitudes of each sign, and an exact zero counts as positive and goes first. That
+# start is minidst's choice, not the method's: in the paper's code a regrown weight keeps the
+# value of the dense Adam step taken just before the new mask is applied, and moments that
+# followed its gradient all along (README, Choices; chapter 5's exercise 6 measures the
+# difference), so part of the newcomers' risk measured here is minidst's. On the
 # reference machine the curves flattened after the first few updates (the per-update risk
 # between ages 5 and 10 was under half the risk at the first update, in every layer): a newcomer
 # that made it through had about the odds of an established connection.
@@ -935,8 +939,8 @@ else:
 #   machine, and the chapter asserts it. The rest are findings of one run, as the reference
 #   machine measured them; the chapter's printed lines say which hold in yours:
 # * Far more of the initial topology survived than blind pruning would leave: the turnover fell
-#   on the newcomers, which start at zero and were pruned at their first update far more often
-#   than the 5% average.
+#   on the newcomers, which start at zero (minidst's choice; the paper's code starts them at one
+#   dense Adam step) and were pruned at their first update far more often than the 5% average.
 # * In the first layers, the joints' angular velocities, the inputs with by far the largest
 #   spread, lost connections in the actor and both critics, more than blind rewiring explains.
 #   Magnitude pruning compares `|w|` without regard to the input's scale, and the weights on those
