@@ -208,8 +208,12 @@ print(f"moments still aligned with data: {tiny_opt.m[0][0].shape} == {layer.weig
 #
 # Note also the zero weights of new connections: to the per-sign rule, an exact zero counts as
 # positive and as the closest to zero of all. A new connection that has not moved by the next
-# update is the first to go. With Adam it usually has moved: Adam's step size is about `lr`
-# whatever the gradient's scale, so a few hundred steps carry a new weight well away from zero.
+# update is the first to go. With Adam it has moved by then, since each step is about `lr` in
+# size whatever the gradient's scale; but steps whose sign changes from batch to batch cancel,
+# so a newcomer can end the interval still among the smallest weights of its sign. Chapter 11
+# measures it in DS-TD3: there newcomers were pruned at their first update far more often than
+# the average connection. (The paper's code starts them at one dense Adam step, not at 0:
+# exercise 6.)
 
 # %% [markdown]
 # ## A regression task
