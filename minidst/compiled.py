@@ -35,12 +35,13 @@ from minidst import kernels
 from minidst.layers import SparseLinear
 from minidst.nn import MLP, mse_loss
 from minidst.sac import SAC, squashed_gaussian, squashed_gaussian_backward
-from minidst.target import hard_update, soft_update
+from minidst.target import hard_update, soft_update_sparse_weight
 from minidst.td3 import TD3
 
 #: How an agent's updates run (the ``update_engine`` setting, read by ``factory.build_agent``).
 ENGINES = ("compiled", "reference")
 ACTIVATION_CODES = {"relu": kernels.RELU, "tanh": kernels.TANH, "identity": kernels.IDENTITY}
+TARGET_RULE_CODES = {"topk": kernels.TOPK_RULE, "copy": kernels.COPY_RULE}
 
 
 class PackedMLP:
@@ -187,6 +188,29 @@ class CompiledMLP:
         )  # fmt: skip
 
 
+def soft_update_compiled(target: CompiledMLP, online: CompiledMLP, tau: float, rule: str) -> None:
+    """``target.soft_update(target.net, online.net, tau, rule)`` in one kernel call.
+
+    :func:`minidst.kernels.soft_update_network` updates every layer's values in place and says
+    which layers' connections it moved; those are told here (``connections_moved``), so every
+    pack of them is rebuilt before its next pass. A layer whose entry count would change (once a
+    run, after the freeze) is left to the readable update, which reallocates its arrays.
+    """
+    t, o = target.pack, online.pack
+    t.refresh()
+    o.refresh()
+    status = np.empty(len(t.kinds), dtype=np.int8)
+    kernels.soft_update_network(
+        t.kinds, t.indptr, t.indices, t.values, t.weights, t.bias,
+        o.indptr, o.indices, o.values, o.weights, o.bias, tau, TARGET_RULE_CODES[rule], status,
+    )  # fmt: skip
+    for code, t_layer, o_layer in zip(status, target.net.layers, online.net.layers):
+        if code == kernels.PATTERN_MOVED:
+            t_layer.connections_moved()
+        elif code == kernels.COUNT_CHANGED:
+            soft_update_sparse_weight(t_layer, o_layer, tau, rule)
+
+
 class CompiledPair:
     """Two networks of one architecture, the twin critics, run side by side.
 
@@ -317,9 +341,11 @@ class CompiledTD3(CompiledNetworks, TD3):
             self.compiled_actor.backward(d_input[self.obs_dim :] * self.max_action)
             metrics["losses/actor"] = -float(np.mean(q))
             self.actor_optimizer.step()
-            soft_update(self.actor_target, self.actor, c.tau, self.target_rule)
-            for target_net, critic in zip(self.critic_targets, self.critics):
-                soft_update(target_net, critic, c.tau, self.target_rule)
+            soft_update_compiled(
+                self.compiled_actor_target, self.compiled_actor, c.tau, self.target_rule
+            )
+            for target_net, critic in zip(self.compiled_critic_targets, self.compiled_critics):
+                soft_update_compiled(target_net, critic, c.tau, self.target_rule)
         return metrics
 
 
@@ -390,11 +416,11 @@ class CompiledSAC(CompiledNetworks, SAC):
         if c.learn_alpha:
             metrics["losses/alpha"] = self.temperature_loss(logp)
             self.temperature_optimizer.step()
-        for target_net, critic in zip(self.critic_targets, self.critics):
+        for target_net, critic in zip(self.compiled_critic_targets, self.compiled_critics):
             if c.target_update_every == 1:
-                soft_update(target_net, critic, c.tau, self.target_rule)
+                soft_update_compiled(target_net, critic, c.tau, self.target_rule)
             elif self.iteration % c.target_update_every == 0:
-                hard_update(target_net, critic)
+                hard_update(target_net.net, critic.net)
         return metrics
 
 

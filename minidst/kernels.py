@@ -480,6 +480,115 @@ def mlp_backward(
 
 
 # --------------------------------------------------------------------------------------------
+# A whole target network's Polyak update in one call (the compiled training step)
+# --------------------------------------------------------------------------------------------
+#: The sparse target rules as the kernel sees them (``target.SPARSE_TARGET_RULES``).
+TOPK_RULE, COPY_RULE = 0, 1
+#: What :func:`soft_update_network` did to a layer's connections.
+VALUES_ONLY, PATTERN_MOVED, COUNT_CHANGED = 0, 1, 2
+
+
+@njit(cache=True)
+def _same_pattern(t_indptr, t_indices, o_indptr, o_indices):
+    if len(t_indices) != len(o_indices):
+        return False
+    for r in range(len(t_indptr)):
+        if t_indptr[r] != o_indptr[r]:
+            return False
+    for i in range(len(t_indices)):
+        if t_indices[i] != o_indices[i]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _soft_update_sparse_weight(t_indptr, t_indices, t_data, o_indptr, o_indices, o_data, tau, rule):
+    """``target.soft_update_sparse_weight`` in compiled code, step for step; returns what it did.
+
+    Leaves the target untouched and returns ``COUNT_CHANGED`` where the readable function would
+    change the target's entry count (once per run, after the end-of-training freeze): the
+    caller then runs the readable one, which reallocates the layer's arrays.
+    """
+    keep_value = t_data.dtype.type(1.0 - tau)
+    take_value = t_data.dtype.type(tau)
+    if _same_pattern(t_indptr, t_indices, o_indptr, o_indices):
+        for i in range(len(t_data)):
+            t_data[i] = t_data[i] * keep_value + o_data[i] * take_value
+        return VALUES_ONLY
+    capacity = len(t_data) + len(o_data)
+    out = (
+        np.empty(len(t_indptr), dtype=np.int32),
+        np.empty(capacity, dtype=np.int32),
+        np.empty(capacity, dtype=t_data.dtype),
+        np.empty(capacity, dtype=np.int8),
+        np.empty(capacity, dtype=np.bool_),
+    )
+    keep = out[4]
+    if rule == COPY_RULE:
+        n = polyak_union(t_indptr, t_indices, t_data, o_indptr, o_indices, o_data, tau, out[:4])
+        for i in range(n):
+            keep[i] = out[3][i] >= FROM_ONLINE
+    else:
+        n, same = polyak_topk(
+            t_indptr, t_indices, t_data, o_indptr, o_indices, o_data, tau, len(o_data), out
+        )
+        if same:
+            m = 0
+            for i in range(n):
+                if keep[i]:
+                    t_data[m] = out[2][i]
+                    m += 1
+            return VALUES_ONLY
+    kept = 0
+    for i in range(n):
+        kept += keep[i]
+    if kept != len(t_data):
+        return COUNT_CHANGED
+    compact_union(n, keep, out[0], out[1], out[2], t_indptr, t_indices, t_data)
+    return PATTERN_MOVED
+
+
+@njit(cache=True)
+def soft_update_network(
+    kinds, t_indptr, t_indices, t_values, t_weights, t_bias,
+    o_indptr, o_indices, o_values, o_weights, o_bias, tau, rule, status,
+):  # fmt: skip
+    """``target.soft_update(target_net, online_net, tau, rule)`` for a whole MLP in one call.
+
+    The tuples are a target network's and its online network's arrays, one entry per layer, as
+    for :func:`mlp_forward`. Per layer ``l``::
+
+        bias'  <- (1 - tau) * bias' + tau * bias
+        dense:   W' <- (1 - tau) * W' + tau * W
+        sparse:  the same on the union of the two patterns, then back to ``nnz(W)`` entries by
+                 ``rule`` (``TOPK_RULE``: the largest magnitudes; ``COPY_RULE``: W's pattern)
+
+    ``status`` ``(n_layers,)`` int8 receives what happened to each layer's connections:
+    ``VALUES_ONLY``, ``PATTERN_MOVED`` (rewritten in place: the caller must call the layer's
+    ``connections_moved``) or ``COUNT_CHANGED`` (weights untouched: the caller must run the
+    readable update on that layer's weight). Every value is rounded as NumPy rounds
+    ``t * (1 - tau) + o * tau`` in the arrays' dtype (no fast-math here), so the numbers equal
+    the readable update's exactly.
+    """
+    for layer in range(len(kinds)):
+        b_t, b_o = t_bias[layer], o_bias[layer]
+        keep_value = b_t.dtype.type(1.0 - tau)
+        take_value = b_t.dtype.type(tau)
+        for r in range(len(b_t)):
+            b_t[r] = b_t[r] * keep_value + b_o[r] * take_value
+        status[layer] = VALUES_ONLY
+        if kinds[layer] == DENSE_LAYER:
+            w_t, w_o = t_weights[layer].ravel(), o_weights[layer].ravel()
+            for i in range(len(w_t)):
+                w_t[i] = w_t[i] * keep_value + w_o[i] * take_value
+        else:
+            status[layer] = _soft_update_sparse_weight(
+                t_indptr[layer], t_indices[layer], t_values[layer],
+                o_indptr[layer], o_indices[layer], o_values[layer], tau, rule,
+            )  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------------
 # Replay sampling: rows of transitions gathered straight into feature-major blocks
 # --------------------------------------------------------------------------------------------
 @njit(cache=True)
@@ -572,9 +681,9 @@ def warmup(dtypes: tuple = (np.float32, np.float64), parallel: bool = True) -> N
 
 
 def _warm_up_network_kernels(dtype) -> None:
-    """Compile :func:`mlp_forward` and :func:`mlp_backward` for a 3-layer network (two hidden
-    layers, the paper's): they are specialised by layer count, so other depths compile on first
-    use."""
+    """Compile :func:`mlp_forward`, :func:`mlp_backward` and :func:`soft_update_network` for a
+    3-layer network (two hidden layers, the paper's): they are specialised by layer count, so
+    other depths compile on first use."""
     n_layers = 3
     ints = tuple(np.array([0, 1], np.int32) for _ in range(n_layers))
     index = tuple(np.zeros(1, np.int32) for _ in range(n_layers))
@@ -589,4 +698,9 @@ def _warm_up_network_kernels(dtype) -> None:
     mlp_backward(
         kinds, codes, ints, index, values, weights, ints, index, index, values,
         X, Z, A, A[-1], dZ, dA, dX, values, weights, values, True, True,
+    )  # fmt: skip
+    status = np.empty(n_layers, np.int8)
+    soft_update_network(
+        kinds, ints, index, values, weights, values,
+        ints, index, values, weights, values, 0.5, TOPK_RULE, status,
     )  # fmt: skip

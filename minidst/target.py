@@ -47,10 +47,13 @@ def soft_update(target, online, tau: float, rule: str = "topk") -> None:
         target.weight *= 1 - tau
         target.weight += tau * online.weight
         return
-    _soft_update_sparse(target, online, tau, rule)
+    soft_update_sparse_weight(target, online, tau, rule)
 
 
-def _soft_update_sparse(target: SparseLinear, online: SparseLinear, tau: float, rule: str) -> None:
+def soft_update_sparse_weight(
+    target: SparseLinear, online: SparseLinear, tau: float, rule: str
+) -> None:
+    """The weight half of :func:`soft_update` for a sparse layer (its bias is not touched)."""
     t_w, o_w = target.weight, online.weight
     if np.array_equal(t_w.indices, o_w.indices) and np.array_equal(t_w.indptr, o_w.indptr):
         t_w.data *= 1 - tau

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from conftest import make_agent, make_batch
 
-from minidst import MLP, Adam, evolve_layer, mse_loss
-from minidst.compiled import CompiledMLP
+from minidst import MLP, Adam, evolve_layer, kernels, mse_loss, soft_update
+from minidst.compiled import CompiledMLP, soft_update_compiled
 
 TOLERANCE = {np.float64: {"rtol": 1e-12, "atol": 1e-12}, np.float32: {"rtol": 1e-5, "atol": 1e-6}}
 NETWORKS = {
@@ -79,6 +79,88 @@ def test_the_pack_follows_a_rewired_layer(rng):
                     evolve_layer(layer, opt, 0.3, np.random.default_rng(step))
     for a, b in zip(net.parameters(), reference.parameters()):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+#: Online networks against a copy of their past (the target): how far the online one moved.
+TARGET_CASES = {
+    "values only": {"rewirings": 0, "steps_after": 3, "grow": "random"},
+    "lagging target (newcomers still 0)": {"rewirings": 2, "steps_after": 0, "grow": "random"},
+    "patterns apart": {"rewirings": 3, "steps_after": 4, "grow": "random"},
+    "count changed (the freeze)": {"rewirings": 1, "steps_after": 2, "grow": "none"},
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("rule", ["topk", "copy"])
+@pytest.mark.parametrize("case", TARGET_CASES)
+def test_compiled_soft_update_is_the_readable_one_bit_for_bit(case, rule, dtype, rng):
+    """One kernel call per network gives exactly the values, connections and topology versions
+    of ``target.soft_update`` (the same roundings, no fast-math), in every branch it takes."""
+    setting = TARGET_CASES[case]
+    online = make_net(rng, [0.4, 0.3, None], "identity", dtype)
+    target = copy.deepcopy(online)
+    optimizer = Adam(online.layers)
+    X, Y = rng.standard_normal((7, 9)).astype(dtype), rng.standard_normal((3, 9)).astype(dtype)
+
+    def adam_step():
+        online.backward(mse_loss(online.forward(X), Y)[1])
+        optimizer.step()
+
+    for _ in range(setting["rewirings"]):
+        adam_step()
+        for layer in online.sparse_layers:
+            evolve_layer(layer, optimizer, 0.3, rng, grow=setting["grow"])
+    for _ in range(setting["steps_after"]):
+        adam_step()
+    readable = copy.deepcopy(target)
+    compiled_target, compiled_online = CompiledMLP(target, backward=False), CompiledMLP(online)
+    for _ in range(3):
+        versions = [layer.topology_version for layer in target.layers]
+        readable_versions = [layer.topology_version for layer in readable.layers]
+        soft_update(readable, online, 0.2, rule)
+        soft_update_compiled(compiled_target, compiled_online, 0.2, rule)
+        for mine, theirs, before, theirs_before in zip(
+            target.layers, readable.layers, versions, readable_versions
+        ):
+            np.testing.assert_array_equal(mine.bias, theirs.bias)
+            np.testing.assert_array_equal(mine.parameters()[0], theirs.parameters()[0])
+            if hasattr(mine, "positions"):
+                np.testing.assert_array_equal(mine.positions(), theirs.positions())
+                moved = mine.topology_version != before
+                assert moved == (theirs.topology_version != theirs_before)
+    # The compiled target's own pass sees its new connections.
+    np.testing.assert_array_equal(compiled_target.forward(X), readable.forward(X))
+
+
+def test_the_soft_update_kernel_reports_every_branch(rng):
+    """The status codes the caller acts on: values only, a pattern moved in place (the
+    caller bumps the version), and a count change left untouched for the readable update."""
+    online = make_net(rng, [0.4, 0.3, None], "identity", np.float64)
+    target = copy.deepcopy(online)
+    optimizer = Adam(online.layers)
+    status = np.empty(3, np.int8)
+
+    def run():
+        t, o = CompiledMLP(target, backward=False).pack, CompiledMLP(online).pack
+        before = [layer.parameters()[0].copy() for layer in target.layers]
+        kernels.soft_update_network(
+            t.kinds, t.indptr, t.indices, t.values, t.weights, t.bias,
+            o.indptr, o.indices, o.values, o.weights, o.bias, 0.5, kernels.COPY_RULE, status,
+        )  # fmt: skip
+        return before
+
+    run()
+    assert list(status) == [kernels.VALUES_ONLY] * 3
+    for layer in online.sparse_layers:
+        evolve_layer(layer, optimizer, 0.3, rng)
+    run()
+    assert list(status) == [kernels.PATTERN_MOVED, kernels.PATTERN_MOVED, kernels.VALUES_ONLY]
+    for layer in online.sparse_layers:
+        evolve_layer(layer, optimizer, 0.3, rng, grow="none")
+    before = run()
+    assert list(status) == [kernels.COUNT_CHANGED, kernels.COUNT_CHANGED, kernels.VALUES_ONLY]
+    for layer, weight in zip(target.sparse_layers, before):
+        np.testing.assert_array_equal(layer.weight.data, weight)
 
 
 ENGINES = ("reference", "compiled")
