@@ -22,6 +22,16 @@ What stays readable: rewiring iterations run the readable ``update`` (prune and 
 dense gradient, remapping the optimizer), and so do checkpoints, topology statistics and FLOPs,
 which live on the layers themselves. A test ties every compiled update to the readable one
 (``tests/test_compiled.py``).
+
+Tried and not kept (measured on a 2-core AMD EPYC Zen 4, AVX-512, one thread, side by side in
+one process, median of 5 runs of 1,000 updates at HalfCheetah sizes): a whole non-rewiring TD3
+iteration as **one** compiled call (the six forward and three backward passes, both Adam steps
+and the three target updates inside one ``@njit`` function taking the packs as nested tuples,
+tested equal to this module's update). DS-TD3 at 90% sparsity, batch 100: 1.44 ms against
+1.45 ms here; batch 256: 2.54 against 2.60; the paper's densities and dense TD3 within noise.
+What Python still spends between the kernels is now small beside the kernels themselves, and
+the one function doubled the trainer's cold compile (58 against 27 CPU-s: LLVM optimises every
+inlined network pass again inside it).
 """
 
 from __future__ import annotations
