@@ -73,9 +73,11 @@ if cpu_model_id():
 # later runs load it instead of compiling again. `kernels.warmup()` calls every kernel once for
 # both float types, so that compile (or load) time is paid here and not inside our first
 # measurement. On a fresh checkout it compiles everything. How long that takes depends on the CPU:
-# 34 CPU-seconds on a 2-core AMD EPYC Zen 4 (AVX-512), 60 on an AVX2 Zen 3 core. Once cached, it
-# loaded in 1.1 CPU-seconds on that Zen 4 and 1.7 on the Zen 3. The cell prints what it took on
-# yours, and which CPU that is.
+# 34 CPU-seconds on a 2-core AMD EPYC Zen 4 (AVX-512), 60 on an AVX2 Zen 3 core; the kernel
+# that updates a whole target network in one call (`soft_update_network`), added later, costs
+# about 8% more (48.4 against 44.6 CPU-seconds, the two measured one after the other on that
+# Zen 4 while training runs shared its cores). Once cached, it loaded in 1.1 CPU-seconds on that
+# Zen 4 and 1.7 on the Zen 3. The cell prints what it took on yours, and which CPU that is.
 
 # %%
 start, start_cpu = time.perf_counter(), time.process_time()
@@ -86,7 +88,8 @@ print(
 )
 print(
     "reference: a cold compile took 34 CPU-seconds on a 2-core AMD EPYC Zen 4 (AVX-512)\n"
-    "  and 60 on an AVX2 Zen 3 core; a load from the cache 1.1 and 1.7"
+    "  and 60 on an AVX2 Zen 3 core (about 8% more since soft_update_network);\n"
+    "  a load from the cache 1.1 and 1.7"
 )
 
 # %% [markdown]
