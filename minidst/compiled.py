@@ -11,7 +11,8 @@ changes is how a network runs:
   most of the time of a 90%-sparse update;
 * here a whole network's forward (or backward) pass is one call of
   :func:`minidst.kernels.mlp_forward` (:func:`~minidst.kernels.mlp_backward`) over the layers'
-  own arrays, into buffers allocated once per batch size.
+  own arrays, into buffers allocated once per batch size, and so is a whole target network's
+  Polyak update (:func:`soft_update_compiled`).
 
 Nothing is copied: :class:`PackedMLP` holds *references* to each layer's arrays (values,
 indices, bias, gradients, the transposed index), grouped into tuples the kernels can loop over.

@@ -21,7 +21,8 @@ matrices with different patterns in one ``O(nnz)`` merge, and :func:`polyak_topk
 paper's "keep the k largest" step. The rest of a training step's compiled code is here too:
 ReLU forward and backward (:func:`relu`, :func:`relu_backward`), one Adam step on flat arrays
 (:func:`adam_step`), a whole network's forward and backward pass (:func:`mlp_forward`,
-:func:`mlp_backward`, for the compiled training step) and replay sampling
+:func:`mlp_backward`, for the compiled training step) and its target's Polyak update
+(:func:`soft_update_network`), and replay sampling
 (:func:`gather_columns`). :func:`warmup` compiles them all.
 
 Speed notes (measured on a 2-core AVX-512 machine; see ``benchmarks/kernels.py``):
