@@ -491,14 +491,14 @@ def finals(label):
 if shown:
     print(
         f"\n{'group':{NAME_WIDTH}s}{'seeds':>12s}  {'final return, mean':>18s} "
-        f"{'95% t-interval':20s}per seed"
+        f"{'95% t-interval':22s}per seed"
     )
     for label in shown:
         group = groups[label]
         low, high = stats.mean_interval(finals(label))
         print(
             f"{label:{NAME_WIDTH}s}{','.join(str(run.seed) for run in group):>12s}  "
-            f"{np.mean(finals(label)):>18,.0f} {interval_text(low, high):20s}"
+            f"{np.mean(finals(label)):>18,.0f} {interval_text(low, high):22s}"
             + ", ".join(f"{score:,.0f}" for score in finals(label))
         )
         if np.isfinite(low):
