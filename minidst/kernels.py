@@ -58,6 +58,24 @@ Speed notes (measured on a 2-core AVX-512 machine; see ``benchmarks/kernels.py``
   up to 41 at some shapes and 9-20 at density 0.05-0.1, where a row has too few entries to pay
   its per-row cost; and ``sddmm`` fused with the input gradient (one pass sharing ``dZ``, no
   transposed index), 18-36 against 20-41 for the two separate passes.
+* Where ``spmm``'s time goes (same Zen 4, one thread, float32): not the batch tail and not the
+  caches. Batch 96 (no tail) runs as slowly as batch 100, and so does an ``X`` of 12 KiB that
+  stays in L1 (21-25 GFLOP/s at 256 rows, density 0.5); 4, 8 or 16 stored weights per pass, and
+  the sum written as one chain or as a tree, all land at 20-35. The same pass over 8 *fixed*
+  rows of ``X`` runs 52 GFLOP/s, and 30 when the 8 rows are looked up from ``indices``: most of
+  the time is what each pass over the row costs before its first multiply. LLVM cannot prove
+  that ``out`` and ``X`` are different arrays, so it checks the 8 row ranges against the output
+  row at run time before every vector loop (16 compares, spilled registers). Compiled with
+  Numba's *internal* ``noalias`` flag (not a ``jit`` option; numba/numba#9108 proposed one and
+  was abandoned), those checks vanish and ``spmm`` gains 20-40% at width 256, batch 96-100, and
+  nothing at width 1024 (there ``X`` lives in L2 and bandwidth binds). Not used: it patches
+  Numba's private compiler flags. Also tried here: the output-stationary SLP forward with the
+  last batch chunk *overlapping* the one before it (legal because a chunk is stored, not added:
+  batch 100 as lanes 0-63 and 36-99, no tail), 25-36 GFLOP/s against 18-30 for ``spmm`` at
+  batch 100 but no better at batch 256 or width 1024, run to run noise on this VM being 20%;
+  and padding the batch to 112 or 128 columns: a whole DS-TD3 update at the paper's densities
+  took 5.00 ms at batch 100, 6.05 at 112 and 5.07 at 128 (1.62x, 1.68x and 1.21x dense at the
+  same batch), so padding 100 to 128 would cost the same time as today and buy nothing.
 * Each kernel has a ``*_parallel`` variant (rows split over Numba threads). Every output element
   is computed by exactly one thread with the same per-row code, so results are bitwise identical
   to the serial kernel. It only pays off for wide layers; serial is the default.
