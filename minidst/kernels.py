@@ -248,19 +248,29 @@ def polyak_union(t_indptr, t_indices, t_data, o_indptr, o_indices, o_data, tau, 
     for r in range(len(t_indptr) - 1):
         i, i_end = t_indptr[r], t_indptr[r + 1]
         j, j_end = o_indptr[r], o_indptr[r + 1]
-        while i < i_end or j < j_end:
-            if j == j_end or (i < i_end and t_indices[i] < o_indices[j]):
-                indices[n], data[n], origin[n] = t_indices[i], t_data[i] * keep, FROM_TARGET
-                i += 1
-            elif i == i_end or o_indices[j] < t_indices[i]:
-                indices[n], data[n], origin[n] = o_indices[j], o_data[j] * take, FROM_ONLINE
-                j += 1
-            else:
-                indices[n] = t_indices[i]
-                data[n] = t_data[i] * keep + o_data[j] * take
+        # While both lists have entries left: one compare of the two columns per step.
+        while i < i_end and j < j_end:
+            t_col, o_col = t_indices[i], o_indices[j]
+            if t_col == o_col:
+                indices[n], data[n] = t_col, t_data[i] * keep + o_data[j] * take
                 origin[n] = FROM_BOTH
                 i += 1
                 j += 1
+            elif t_col < o_col:
+                indices[n], data[n], origin[n] = t_col, t_data[i] * keep, FROM_TARGET
+                i += 1
+            else:
+                indices[n], data[n], origin[n] = o_col, o_data[j] * take, FROM_ONLINE
+                j += 1
+            n += 1
+        # Then what is left of one of them.
+        while i < i_end:
+            indices[n], data[n], origin[n] = t_indices[i], t_data[i] * keep, FROM_TARGET
+            i += 1
+            n += 1
+        while j < j_end:
+            indices[n], data[n], origin[n] = o_indices[j], o_data[j] * take, FROM_ONLINE
+            j += 1
             n += 1
         indptr[r + 1] = n
     return n
@@ -272,9 +282,16 @@ def polyak_topk(t_indptr, t_indices, t_data, o_indptr, o_indices, o_data, tau, k
     magnitudes: the DS-TD3 paper's sparse target update, in one pass of compiled code.
 
     Which entries go: the ``d = n_union - k`` smallest magnitudes, ties to the lower position
-    (a stable sort). Found without sorting the union: at least ``d`` unshared entries (in only
-    one pattern) are ``<= bound``, the ``d``-th smallest unshared magnitude, so every dropped
-    entry is too; only those few candidates are sorted.
+    (as a stable sort would order them). Found without sorting the union, in three steps:
+
+    1. at least ``d`` unshared entries (in only one pattern) are ``<= bound``, the ``d``-th
+       smallest unshared magnitude, so every dropped entry is a *candidate* ``<= bound``;
+    2. ``cut``, the ``d``-th smallest candidate magnitude (a selection, not a sort);
+    3. drop every candidate below ``cut``, then the first candidates equal to it, in position
+       order, until ``d`` are gone.
+
+    ``k`` must be at least the number of shared entries (the caller passes ``nnz(O)``), so
+    that step 1 finds ``d`` unshared entries.
 
     ``out`` as for :func:`polyak_union`, plus a boolean ``keep`` array of the same length.
     Returns ``(n_union, same_pattern)``. If ``same_pattern``, every dropped entry was an online
@@ -287,24 +304,41 @@ def polyak_topk(t_indptr, t_indices, t_data, o_indptr, o_indices, o_data, tau, k
     keep[:n] = True
     if n_drop <= 0:
         return n, n == len(t_data)
-    magnitude = np.abs(data[:n])
-    n_unshared = 0
-    for i in range(n):
-        n_unshared += origin[i] != FROM_BOTH
-    unshared = np.empty(n_unshared, dtype=magnitude.dtype)
-    j = 0
+    # 1. The bound, from the unshared entries: n = nnz(T) + nnz(O) - shared.
+    n_unshared = 2 * n - len(t_data) - len(o_data)
+    unshared = np.empty(n_unshared, dtype=data.dtype)
+    m = 0
     for i in range(n):
         if origin[i] != FROM_BOTH:
-            unshared[j] = magnitude[i]
-            j += 1
+            unshared[m] = abs(data[i])
+            m += 1
     bound = np.partition(unshared, n_drop - 1)[n_drop - 1]
-    candidates = np.flatnonzero(magnitude <= bound)
-    order = np.argsort(magnitude[candidates], kind="mergesort")  # stable: ties by position
+    # 2. The cut, among the candidates (at least n_drop of them, all <= bound).
+    n_candidates = 0
+    for i in range(n):
+        n_candidates += abs(data[i]) <= bound
+    candidates = np.empty(n_candidates, dtype=np.int64)
+    magnitudes = np.empty(n_candidates, dtype=data.dtype)
+    m = 0
+    for i in range(n):
+        if abs(data[i]) <= bound:
+            candidates[m], magnitudes[m] = i, abs(data[i])
+            m += 1
+    cut = np.partition(magnitudes, n_drop - 1)[n_drop - 1]
+    # 3. Drop below the cut, then ties at the cut by position.
+    n_below = 0
+    for c in range(n_candidates):
+        n_below += magnitudes[c] < cut
+    ties_to_drop = n_drop - n_below
     same_pattern = n - len(t_data) == n_drop
-    for i in range(n_drop):
-        dropped = candidates[order[i]]
-        keep[dropped] = False
-        same_pattern = same_pattern and origin[dropped] == FROM_ONLINE
+    for c in range(n_candidates):
+        drop = magnitudes[c] < cut
+        if magnitudes[c] == cut and ties_to_drop > 0:
+            drop = True
+            ties_to_drop -= 1
+        if drop:
+            keep[candidates[c]] = False
+            same_pattern = same_pattern and origin[candidates[c]] == FROM_ONLINE
     return n, same_pattern
 
 
