@@ -15,7 +15,8 @@ the rewiring every 1,000 iterations and the sparse target update, i.e. the real 
 Batches come from a fixed pool of random data (sampling is not part of the update).
 
 Then real training on HalfCheetah-v5 (``minidst train``'s loop, compiled engine): env-steps/s of
-dense TD3 and DS-TD3 at the paper's densities and at 90% sparsity, each the median of the
+each family's dense agent and its dynamic sparse agent at the paper's densities and at 90%
+sparsity, each at its family's default batch (TD3 100, SAC 256) and each the median of the
 progress rows after ``--env-steps`` of training past a short random start.
 
 Dense is only an honest base on the machine's best BLAS kernel (see ``machine.py``)::
@@ -122,14 +123,19 @@ def main() -> int:
                 best = min(times.values())
                 print(f"{row}{flops / 1e6:>8.1f}{flops / (best * 1e6):>9.1f}", flush=True)
     if ARGS.env_steps:
-        print(f"\nTraining on HalfCheetah-v5 (compiled engine, batch 100), {ARGS.env_steps} steps")
-        base = None
-        for name, settings in AGENTS["td3"].items():
-            if name == "ds 95%":
-                continue
-            rate = training_speed(settings)
-            base = base or rate
-            print(f"{name:<10}{rate:>8.0f} env-steps/s{rate / base:>7.2f} x dense", flush=True)
+        print(
+            f"\nTraining on HalfCheetah-v5 (compiled engine, each family's default batch: "
+            f"TD3 100, SAC 256), {ARGS.env_steps} steps"
+        )
+        for family in ARGS.families:
+            base = None
+            for name, settings in AGENTS[family].items():
+                if name == "ds 95%":
+                    continue
+                rate = training_speed(settings)
+                base = base or rate
+                label = name if name == family else f"{family} {name}"
+                print(f"{label:<14}{rate:>8.0f} env-steps/s{rate / base:>7.2f} x dense", flush=True)
     return 0
 
 
