@@ -279,7 +279,7 @@ def polyak_union(t_indptr, t_indices, t_data, o_indptr, o_indices, o_data, tau, 
 @njit(cache=True)
 def polyak_topk(t_indptr, t_indices, t_data, o_indptr, o_indices, o_data, tau, k, out):
     """Polyak average on the union (:func:`polyak_union`), then keep the ``k`` largest
-    magnitudes: the DS-TD3 paper's sparse target update, in one pass of compiled code.
+    magnitudes: the DS-TD3 paper's sparse target update, in one call of compiled code.
 
     Which entries go: the ``d = n_union - k`` smallest magnitudes, ties to the lower position
     (as a stable sort would order them). Found without sorting the union, in three steps:
