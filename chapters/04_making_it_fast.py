@@ -460,6 +460,18 @@ print("saved", path)
 # * **The strict-order SDDMM** is the cost of forbidding reassociation: the same arithmetic at a
 #   fraction of `kernels.sddmm`'s rate. The "measured here" line prints the factor on your CPU;
 #   on the AVX-512 EPYC of the README's Speed tables it was about ten (5.5 against 50 GFLOP/s).
+#
+# Where does the sparse rate go? Not where you would guess first. On the 2-core Zen 4, a batch of
+# 96 (no leftover lanes) ran as slowly as 100, and an `X` small enough to stay in the L1 cache
+# ran no faster than a large one. What costs is each 8-weight pass *before* its first
+# multiply-add. Numba cannot tell LLVM that `out` and `X` are different arrays (C's `restrict`),
+# so before every vector loop LLVM checks at run time that the output row overlaps none of the
+# 8 input rows it just looked up: 16 comparisons, a few spilled registers, and at batch 100 about
+# as much time as the arithmetic. The same loop over 8 *fixed* rows ran at 52 GFLOP/s there, and
+# at 30 once the rows came from `indices`; compiled with Numba's internal `noalias` flag, which
+# drops the checks, `spmm` ran 20-40% faster at width 256. Numba has no public option for it
+# (numba/numba#9108 proposed one), so minidst does not use it. The `kernels.py` docstring lists
+# this and every other layout that was measured and not kept.
 
 # %% [markdown]
 # ## Threads: the parallel variants are bitwise identical
