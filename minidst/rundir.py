@@ -3,8 +3,8 @@
 ::
 
     config.json        every setting, the per-layer densities they gave, the versions of the
-                       libraries that ran it, and the machine (CPU model, vector ISA) it
-                       started on and any it was resumed on
+                       libraries that ran it, the machine (CPU model, vector ISA) and the
+                       minidst commit it started on, and any it was resumed on
     progress.csv       a row every ``log_every`` steps: losses, Q values, topology, FLOPs, speed
     evaluations.csv    a row per evaluation: step, return_mean, return_std, min, max
     checkpoint.npz     the full training state at the end of an episode (resume from it)
@@ -21,6 +21,7 @@ import fcntl
 import json
 import os
 import platform
+import subprocess
 from pathlib import Path
 from typing import IO
 
@@ -39,6 +40,31 @@ POLICY = "policy.npz"
 CURVE = "curve.png"
 RUN_FILES = (CONFIG, PROGRESS, EVALUATIONS, CHECKPOINT, POLICY, CURVE)
 LOCK = ".lock"  #: held by the one process writing the run (its pid inside)
+
+
+def source_revision(package_dir: str | Path | None = None) -> str | None:
+    """The git commit of the minidst source that is running (12 hex digits, with ``+modified``
+    when tracked files differ from it), so that a run says which code made it; None where the
+    package is not a git checkout of its own (an installed wheel) or git cannot tell.
+
+    ``package_dir`` is the ``minidst`` package folder (default: this one).
+    """
+    package_dir = Path(package_dir or Path(__file__).parent).resolve()
+
+    def git(*args: str) -> str:
+        command = ["git", "-C", str(package_dir), *args]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=10, check=True)
+        return done.stdout.strip()
+
+    try:
+        # Only minidst's own checkout counts, not some repository the package sits inside.
+        if Path(git("rev-parse", "--show-toplevel")).resolve() != package_dir.parent:
+            return None
+        commit = git("rev-parse", "--short=12", "HEAD")
+        modified = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+modified" if modified else "")
 
 
 def library_versions() -> dict[str, str]:
@@ -127,6 +153,7 @@ def create(
             "config": config.to_dict(),
             "versions": library_versions(),
             "machine": describe_machine(),
+            "source": source_revision(),
         }
         if densities is not None:
             record["densities"] = densities
@@ -154,15 +181,22 @@ def extend(run_dir: str | Path, steps: int) -> None:
     _write_record(Path(run_dir), record)
 
 
-def record_resume_machine(run_dir: str | Path) -> None:
-    """Add this machine to ``config.json``'s ``resumed_on`` list if the run did not start here
-    and has not been resumed here before: a run's steps/s (and float rounding) are the machine's.
-    """
+def record_resume(run_dir: str | Path) -> None:
+    """Add this machine to ``config.json``'s ``resumed_on`` list, and this source revision to
+    its ``resumed_at_source`` list, each only if the run did not start with it and was not
+    resumed with it before: a run's steps/s (and float rounding) are the machine's, and its
+    code is the commit's."""
     record = json.loads((Path(run_dir) / CONFIG).read_text())
+    changed = False
     machine = describe_machine()
-    seen = [record.get("machine"), *record.get("resumed_on", [])]
-    if machine not in seen:
+    if machine not in [record.get("machine"), *record.get("resumed_on", [])]:
         record["resumed_on"] = [*record.get("resumed_on", []), machine]
+        changed = True
+    source = source_revision()
+    if source not in [record.get("source"), *record.get("resumed_at_source", [])]:
+        record["resumed_at_source"] = [*record.get("resumed_at_source", []), source]
+        changed = True
+    if changed:
         _write_record(Path(run_dir), record)
 
 

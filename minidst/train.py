@@ -200,7 +200,7 @@ class Trainer:
             ) from None
         if steps is not None:
             rundir.extend(run_dir, steps)
-        rundir.record_resume_machine(run_dir)
+        rundir.record_resume(run_dir)
         # Rows past the checkpoint are recomputed, and so are the off-grid final rows of a
         # run that ended (its metrics since the last grid row are in the checkpoint).
         step = trainer.step

@@ -25,7 +25,7 @@ from minidst.compiled import CompiledTD3
 from minidst.config import TrainConfig
 from minidst.logger import Speedometer
 from minidst.machine import describe_machine, vector_isa
-from minidst.rundir import RUN_FILES
+from minidst.rundir import RUN_FILES, source_revision
 from minidst.stats import iqm_with_band
 from minidst.train import Trainer
 
@@ -51,7 +51,8 @@ def test_run_directory_holds_every_record(uninterrupted):
     assert record["config"]["algo"] == "ds-td3" and record["config"]["steps"] == TOTAL
     assert {"numpy", "scipy", "numba", "gymnasium", "mujoco"} <= set(record["versions"])
     assert record["machine"] == describe_machine() and record["machine"]["isa"] == vector_isa()
-    assert "resumed_on" not in record
+    assert record["source"] == source_revision()
+    assert "resumed_on" not in record and "resumed_at_source" not in record
     evaluations = read_csv(uninterrupted / "evaluations.csv")
     assert [int(row["step"]) for row in evaluations] == [0, 400, 800, 1200]
     assert {"return_mean", "return_std"} <= set(evaluations[0])
@@ -96,7 +97,8 @@ def test_resume_equals_uninterrupted_run(uninterrupted, tmp_path, capsys):
     assert_same_run(uninterrupted, run_dir)
     record = json.loads((run_dir / "config.json").read_text())
     assert record["config"]["steps"] == TOTAL
-    assert "resumed_on" not in record  # resumed on the machine it started on
+    assert "resumed_on" not in record  # resumed on the machine it started on,
+    assert "resumed_at_source" not in record  # with the code it started with
 
 
 def test_a_run_resumed_on_another_machine_records_it(tmp_path):
@@ -106,12 +108,14 @@ def test_a_run_resumed_on_another_machine_records_it(tmp_path):
     record = json.loads(path.read_text())
     started_on = {"cpu": "Other CPU", "family_model": "", "isa": "NEON", "cores": 8}
     record["machine"] = started_on
+    record["source"] = "0123456789ab"  # and with other code
     path.write_text(json.dumps(record))
     for _ in range(2):  # resumed twice here: recorded once
         assert main(["train", "--resume", str(run_dir), "--steps", "600", "--quiet"]) == 0
     record = json.loads(path.read_text())
-    assert record["machine"] == started_on
+    assert record["machine"] == started_on and record["source"] == "0123456789ab"
     assert record["resumed_on"] == [describe_machine()]
+    assert record["resumed_at_source"] == [source_revision()]
 
 
 def test_ds_sac_with_learned_temperature_resumes_exactly(tmp_path):
