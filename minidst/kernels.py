@@ -76,6 +76,12 @@ Speed notes (measured on a 2-core AVX-512 machine; see ``benchmarks/kernels.py``
   and padding the batch to 112 or 128 columns: a whole DS-TD3 update at the paper's densities
   took 5.00 ms at batch 100, 6.05 at 112 and 5.07 at 128 (1.62x, 1.68x and 1.21x dense at the
   same batch), so padding 100 to 128 would cost the same time as today and buy nothing.
+  And ``sddmm`` with 8 dot products per pass instead of 4 (LLVM unrolls the 4-accumulator
+  batch loop to 64 lanes, so batch 100 runs one main iteration, an 8-lane epilogue and a scalar
+  tail): alone it was 2-18% faster at widths 256 and 1024; in ``benchmarks/kernels.py`` (two
+  runs each, alternating) the layer step took 0.80-0.94x the time at batch 256 but 0.84-1.32x
+  at batch 100, the paper's batch, where repeated runs of one version moved by up to 40%. Not
+  kept: no gain shown at batch 100, and it changes the rounding of every weight gradient.
 * Each kernel has a ``*_parallel`` variant (rows split over Numba threads). Every output element
   is computed by exactly one thread with the same per-row code, so results are bitwise identical
   to the serial kernel. It only pays off for wide layers; serial is the default.
