@@ -12,8 +12,8 @@
 #    to the weight;
 # 3. the equal-weights dense control: the small dense network with DS-TD3's weight count;
 # 4. what an implementation that multiplies by a mask would pay for the same wide network;
-# 5. the 200k-step HalfCheetah runs kept in `results/`, read with the statistics of chapters 9
-#    and 10;
+# 5. the 200k-step HalfCheetah and Hopper runs kept in `results/`, read with the statistics of
+#    chapters 9 and 10;
 # 6. dormant units over training;
 # 7. one forward and backward pass timed on your machine.
 #
@@ -461,7 +461,13 @@ def read_env_runs(results: Path, env_id: str, control_width: int) -> EnvRuns:
 
     dense, paper = label("td3"), label("ds-td3")
     control = label("td3", hidden=(control_width,) * 2)
-    wide = sorted({name for name, group in groups.items() if configs[group[0].run_dir].match_dense})
+    wide = sorted(
+        {
+            name
+            for name, group in groups.items()
+            if configs[group[0].run_dir].match_dense is not None
+        }
+    )
     references = [dense, control, paper]
     if any(configs[groups[name][0].run_dir].algo == "static-td3" for name in wide):
         references.append(label("static-td3"))
